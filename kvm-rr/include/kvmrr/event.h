@@ -1,0 +1,64 @@
+#pragma once
+// Events: everything the guest kernel consumed that it did not compute itself (see
+// shared design: the record boundary is the kernel), plus sync points. One Event type for
+// all kinds keeps the stream codec and tools generic; EventTypeInfo names each kind's fields.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvmrr {
+
+// Stable numbering: these values are in recordings. Add at the end; never reuse a number.
+enum class EventType : uint8_t {
+  Syscall = 1,      // kernel entry by syscall; data: user register file
+  Exception = 2,    // kernel entry by exception from user mode; data: user register file
+  Interrupt = 3,    // interrupt delivered (user or kernel mode)
+  Cfu = 4,          // bytes read from user memory (copy_from_user, strncpy_from_user, ...)
+  Gfu = 5,          // scalar read from user memory (get_user family, futex words)
+  Pte = 6,          // user PTE with accessed/dirty bits hardware set while user code ran
+  Rdtsc = 7,        // RDTSC / RDTSCP result in kernel mode
+  Rdseed = 8,       // RDSEED / RDRAND result in kernel mode
+  IoIn = 9,         // PIO IN value
+  Mmio = 10,        // MMIO read value
+  Dma = 11,         // device write into guest memory, published at a sync point
+  YieldWindow = 12, // interrupt window taken at the k-th yield point of a vCPU
+};
+inline constexpr uint8_t kFirstEventType = 1;
+inline constexpr uint8_t kLastEventType = 12;
+inline constexpr size_t kMaxEventArgs = 6;
+
+struct EventTypeInfo {
+  EventType type;
+  std::string_view name;                              // as printed by `kvm-rr dump`
+  std::array<std::string_view, kMaxEventArgs> args;   // names of args[i]; empty = unnamed
+  std::string_view data;                              // what data holds, empty if unused
+};
+
+// nullopt for a number no EventType has (a corrupt or newer recording).
+std::optional<EventTypeInfo> event_type_info(uint8_t raw);
+const EventTypeInfo& event_type_info(EventType type);
+std::span<const EventTypeInfo> all_event_types();
+std::string_view to_string(EventType type);
+
+struct Event {
+  EventType type = EventType::Syscall;
+  uint32_t vcpu = 0;
+  uint64_t rip = 0;     // guest RIP where the event applies: checked in replay
+  uint64_t digest = 0;  // digest of the vCPU's registers at the event, 0 if not taken
+  uint8_t nargs = 0;
+  std::array<uint64_t, kMaxEventArgs> args{};
+  std::vector<uint8_t> data;
+
+  void push_arg(uint64_t v);  // throws std::length_error past kMaxEventArgs
+  std::span<const uint64_t> arg_span() const { return {args.data(), nargs}; }
+  bool operator==(const Event&) const = default;
+};
+
+// One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B".
+std::string describe(const Event& e);
+
+}  // namespace kvmrr

@@ -1,0 +1,72 @@
+#pragma once
+// A recording is a directory:
+//   meta.json  what was recorded and how (format version, QEMU and guest kernel identity,
+//              command line, CPU model, smp, memory)
+//   snapshot   QEMU machine snapshot (migration stream) taken when recording started
+//   events     the framed event stream (trace_stream.h)
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kvmrr/error.h"
+#include "kvmrr/format.h"
+#include "kvmrr/trace_stream.h"
+
+namespace kvmrr {
+
+struct RecordingMeta {
+  uint32_t format_version = kFormatVersion;
+  std::string kvmrr_version;      // library that wrote it
+  std::string qemu_version;       // e.g. Debian's "1:7.2+dfsg-7+deb12u18"
+  std::vector<std::string> qemu_patches;
+  std::string kernel_version;     // guest kernel release
+  std::string vmlinux_sha256;     // identity of the vmlinux replay must symbolize with
+  std::vector<std::string> command_line;  // QEMU's argv
+  std::string guest_command;      // what ran in the guest while recording, if known
+  std::string accel;              // "tcg" or "kvm"
+  std::string cpu_model;
+  uint32_t smp = 1;
+  uint64_t memory_mb = 0;
+  std::string created;            // ISO 8601, UTC
+  nlohmann::json extra = nlohmann::json::object();  // fields later versions of us may add
+
+  nlohmann::json to_json() const;
+  // Throws RecordingError naming `file` for invalid or missing fields and foreign versions.
+  static RecordingMeta from_json(const nlohmann::json& j, const std::filesystem::path& file);
+};
+
+class Recording {
+ public:
+  static constexpr const char* kMetaFile = "meta.json";
+  static constexpr const char* kSnapshotFile = "snapshot";
+  static constexpr const char* kEventsFile = "events";
+
+  // Opens an existing recording: parses and checks meta.json, checks the snapshot and event
+  // stream exist. Throws RecordingError naming the offending file.
+  static Recording open(const std::filesystem::path& dir);
+  // Creates dir (must not exist or be empty) and writes meta.json atomically.
+  static Recording create(const std::filesystem::path& dir, const RecordingMeta& meta);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const RecordingMeta& meta() const { return meta_; }
+  std::filesystem::path meta_path() const { return dir_ / kMetaFile; }
+  std::filesystem::path snapshot_path() const { return dir_ / kSnapshotFile; }
+  std::filesystem::path events_path() const { return dir_ / kEventsFile; }
+
+  std::unique_ptr<TraceReader> open_events() const;
+  std::unique_ptr<TraceWriter> create_events(size_t frame_bytes = TraceWriter::kDefaultFrameBytes) const;
+  // Rewrites meta.json atomically (write to a temporary file, fsync, rename).
+  void write_meta(const RecordingMeta& meta);
+
+ private:
+  Recording(std::filesystem::path dir, RecordingMeta meta)
+      : dir_(std::move(dir)), meta_(std::move(meta)) {}
+  std::filesystem::path dir_;
+  RecordingMeta meta_;
+};
+
+}  // namespace kvmrr

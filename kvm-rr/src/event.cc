@@ -1,0 +1,80 @@
+#include "kvmrr/event.h"
+#include "kvmrr/error.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace kvmrr {
+
+namespace {
+constexpr EventTypeInfo kTypes[] = {
+    {EventType::Syscall, "syscall", {"nr"}, "user registers"},
+    {EventType::Exception, "exception", {"vector", "error_code", "cr2"}, "user registers"},
+    {EventType::Interrupt, "interrupt", {"vector", "user"}, "user registers (user mode)"},
+    {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
+    {EventType::Gfu, "gfu", {"uaddr", "size", "value", "kind"}, ""},
+    {EventType::Pte, "pte", {"uaddr", "pte"}, ""},
+    {EventType::Rdtsc, "rdtsc", {"value", "aux", "rdtscp"}, ""},
+    {EventType::Rdseed, "rdseed", {"value", "ok", "rdrand"}, ""},
+    {EventType::IoIn, "io_in", {"port", "size", "value"}, ""},
+    {EventType::Mmio, "mmio", {"gpa", "size", "value"}, ""},
+    {EventType::Dma, "dma", {"gpa", "len"}, "bytes written"},
+    {EventType::YieldWindow, "yield_window", {"yield", "vector"}, ""},
+};
+static_assert(std::size(kTypes) == kLastEventType - kFirstEventType + 1);
+}  // namespace
+
+std::span<const EventTypeInfo> all_event_types() { return kTypes; }
+
+std::optional<EventTypeInfo> event_type_info(uint8_t raw) {
+  if (raw < kFirstEventType || raw > kLastEventType) return std::nullopt;
+  return kTypes[raw - kFirstEventType];
+}
+
+const EventTypeInfo& event_type_info(EventType type) {
+  return kTypes[static_cast<uint8_t>(type) - kFirstEventType];
+}
+
+std::string_view to_string(EventType type) { return event_type_info(type).name; }
+
+void Event::push_arg(uint64_t v) {
+  if (nargs >= kMaxEventArgs) throw std::length_error("event has too many arguments");
+  args[nargs++] = v;
+}
+
+std::string describe(const Event& e) {
+  const EventTypeInfo& info = event_type_info(e.type);
+  std::string s = fmt::format("{} vcpu={} rip={:#x}", info.name, e.vcpu, e.rip);
+  if (e.digest) s += fmt::format(" digest={:#018x}", e.digest);
+  for (size_t i = 0; i < e.nargs; i++) {
+    std::string_view name = info.args[i];
+    if (name.empty()) s += fmt::format(" arg{}={:#x}", i, e.args[i]);
+    else s += fmt::format(" {}={:#x}", name, e.args[i]);
+  }
+  if (!e.data.empty()) s += fmt::format(" data={}B", e.data.size());
+  return s;
+}
+
+const char* to_string(RecordingError::Kind kind) {
+  switch (kind) {
+    case RecordingError::Kind::Io: return "i/o error";
+    case RecordingError::Kind::Corrupt: return "corrupt";
+    case RecordingError::Kind::Version: return "unsupported version";
+    case RecordingError::Kind::Truncated: return "truncated";
+  }
+  return "error";
+}
+
+static std::string error_text(const std::filesystem::path& file, std::optional<uint64_t> offset,
+                              const std::string& message) {
+  if (offset) return fmt::format("{}: at offset {}: {}", file.string(), *offset, message);
+  return fmt::format("{}: {}", file.string(), message);
+}
+
+RecordingError::RecordingError(Kind kind, std::filesystem::path file, std::string message,
+                               std::optional<uint64_t> offset)
+    : std::runtime_error(error_text(file, offset, message)),
+      kind_(kind), file_(std::move(file)), offset_(offset), detail_(std::move(message)) {}
+
+}  // namespace kvmrr

@@ -1,0 +1,178 @@
+#include "kvmrr/recording.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace kvmrr {
+
+namespace fs = std::filesystem;
+using Kind = RecordingError::Kind;
+using nlohmann::json;
+
+nlohmann::json RecordingMeta::to_json() const {
+  json j = extra;
+  j["format_version"] = format_version;
+  j["kvmrr_version"] = kvmrr_version;
+  j["qemu"] = {{"version", qemu_version}, {"patches", qemu_patches}};
+  j["guest_kernel"] = {{"version", kernel_version}, {"vmlinux_sha256", vmlinux_sha256}};
+  j["command_line"] = command_line;
+  j["guest_command"] = guest_command;
+  j["accel"] = accel;
+  j["cpu_model"] = cpu_model;
+  j["smp"] = smp;
+  j["memory_mb"] = memory_mb;
+  j["created"] = created;
+  return j;
+}
+
+namespace {
+
+// Looks up a required field of the right JSON type, or says which one is wrong.
+const json& field(const json& obj, const char* name, json::value_t type, const fs::path& file,
+                  const char* where = nullptr) {
+  std::string path = where ? fmt::format("{}.{}", where, name) : name;
+  auto it = obj.find(name);
+  if (it == obj.end()) throw RecordingError(Kind::Corrupt, file, fmt::format("missing field \"{}\"", path));
+  bool ok = it->type() == type ||
+            (type == json::value_t::number_unsigned && it->type() == json::value_t::number_integer &&
+             it->get<int64_t>() >= 0);
+  if (!ok) {
+    throw RecordingError(Kind::Corrupt, file,
+                         fmt::format("field \"{}\" is a {}, expected a {}", path, it->type_name(),
+                                     json(type).type_name()));
+  }
+  return *it;
+}
+
+std::vector<std::string> string_list(const json& j, const char* name, const fs::path& file) {
+  std::vector<std::string> out;
+  for (const json& s : j) {
+    if (!s.is_string()) throw RecordingError(Kind::Corrupt, file, fmt::format("\"{}\" holds a non-string", name));
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
+  if (!j.is_object()) throw RecordingError(Kind::Corrupt, file, "top level is not a JSON object");
+  using V = json::value_t;
+  RecordingMeta m;
+  // The version first: a foreign version may have other fields, and that is not corruption.
+  m.format_version = field(j, "format_version", V::number_unsigned, file).get<uint32_t>();
+  if (m.format_version != kFormatVersion) {
+    throw RecordingError(Kind::Version, file,
+                         fmt::format("recording format version {}; this kvm-rr reads version {}",
+                                     m.format_version, kFormatVersion));
+  }
+  m.kvmrr_version = field(j, "kvmrr_version", V::string, file).get<std::string>();
+  const json& q = field(j, "qemu", V::object, file);
+  m.qemu_version = field(q, "version", V::string, file, "qemu").get<std::string>();
+  m.qemu_patches = string_list(field(q, "patches", V::array, file, "qemu"), "qemu.patches", file);
+  const json& k = field(j, "guest_kernel", V::object, file);
+  m.kernel_version = field(k, "version", V::string, file, "guest_kernel").get<std::string>();
+  m.vmlinux_sha256 = field(k, "vmlinux_sha256", V::string, file, "guest_kernel").get<std::string>();
+  m.command_line = string_list(field(j, "command_line", V::array, file), "command_line", file);
+  m.guest_command = field(j, "guest_command", V::string, file).get<std::string>();
+  m.accel = field(j, "accel", V::string, file).get<std::string>();
+  m.cpu_model = field(j, "cpu_model", V::string, file).get<std::string>();
+  m.smp = field(j, "smp", V::number_unsigned, file).get<uint32_t>();
+  if (m.smp < 1) throw RecordingError(Kind::Corrupt, file, "field \"smp\" must be at least 1");
+  m.memory_mb = field(j, "memory_mb", V::number_unsigned, file).get<uint64_t>();
+  m.created = field(j, "created", V::string, file).get<std::string>();
+  m.extra = j;
+  for (const char* known : {"format_version", "kvmrr_version", "qemu", "guest_kernel",
+                            "command_line", "guest_command", "accel", "cpu_model", "smp",
+                            "memory_mb", "created"}) {
+    m.extra.erase(known);
+  }
+  return m;
+}
+
+Recording Recording::open(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw RecordingError(Kind::Io, dir, fs::exists(dir, ec) ? "not a directory" : "no such recording");
+  }
+  fs::path meta_file = dir / kMetaFile;
+  std::ifstream in(meta_file, std::ios::binary);
+  if (!in) throw RecordingError(Kind::Io, meta_file, fmt::format("cannot open: {}", strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports the byte position; say it as an offset of meta.json.
+    std::string what = e.what();
+    if (auto p = what.find("]: "); p != std::string::npos) what = what.substr(p + 3);
+    throw RecordingError(Kind::Corrupt, meta_file, fmt::format("invalid JSON: {}", what),
+                         e.byte > 0 ? e.byte - 1 : 0);
+  }
+  RecordingMeta meta = RecordingMeta::from_json(j, meta_file);
+  for (const char* f : {kSnapshotFile, kEventsFile}) {
+    if (!fs::is_regular_file(dir / f, ec)) {
+      throw RecordingError(Kind::Io, dir / f, "missing (every recording has a snapshot and an event stream)");
+    }
+  }
+  return Recording(dir, std::move(meta));
+}
+
+Recording Recording::create(const fs::path& dir, const RecordingMeta& meta) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
+    throw RecordingError(Kind::Io, dir, "already exists and is not an empty directory");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw RecordingError(Kind::Io, dir, fmt::format("cannot create: {}", ec.message()));
+  Recording r(dir, meta);
+  r.write_meta(meta);
+  return r;
+}
+
+void Recording::write_meta(const RecordingMeta& meta) {
+  fs::path tmp = dir_ / (std::string(kMetaFile) + ".tmp");
+  std::string text = meta.to_json().dump(2) + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw RecordingError(Kind::Io, tmp, fmt::format("cannot create: {}", strerror(errno)));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw RecordingError(Kind::Io, tmp, fmt::format("write failed: {}", strerror(err)));
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw RecordingError(Kind::Io, tmp, fmt::format("cannot flush: {}", strerror(err)));
+  }
+  if (::rename(tmp.c_str(), meta_path().c_str()) != 0) {
+    throw RecordingError(Kind::Io, meta_path(), fmt::format("cannot replace: {}", strerror(errno)));
+  }
+  meta_ = meta;
+}
+
+std::unique_ptr<TraceReader> Recording::open_events() const {
+  return std::make_unique<TraceReader>(events_path());
+}
+
+std::unique_ptr<TraceWriter> Recording::create_events(size_t frame_bytes) const {
+  return std::make_unique<TraceWriter>(events_path(), frame_bytes);
+}
+
+}  // namespace kvmrr

@@ -1,0 +1,136 @@
+#include "kvmrr/recording.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace kvmrr {
+namespace {
+
+using testing::TempDir;
+
+RecordingMeta sample_meta() {
+  RecordingMeta m;
+  m.kvmrr_version = "kvm-rr test";
+  m.qemu_version = "1:7.2+dfsg-7+deb12u18";
+  m.qemu_patches = {"a.patch", "b.patch"};
+  m.kernel_version = "6.1.0";
+  m.vmlinux_sha256 = std::string(64, 'a');
+  m.command_line = {"qemu-system-x86_64", "-m", "1024"};
+  m.guest_command = "true";
+  m.accel = "tcg";
+  m.cpu_model = "qemu64";
+  m.smp = 2;
+  m.memory_mb = 1024;
+  m.created = "2026-11-21T00:00:00Z";
+  m.extra["future_field"] = 7;
+  return m;
+}
+
+std::filesystem::path make_recording(const TempDir& dir) {
+  auto p = dir.path() / "rec";
+  Recording r = Recording::create(p, sample_meta());
+  std::ofstream(r.snapshot_path()) << "snapshot";
+  auto w = r.create_events();
+  for (const Event& e : testing::sample_events(50)) w->append(e);
+  w->close();
+  return p;
+}
+
+void write_text(const std::filesystem::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::trunc) << s;
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Runs Recording::open and returns the error it raised.
+RecordingError open_error(const std::filesystem::path& p) {
+  try {
+    Recording::open(p);
+  } catch (const RecordingError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "Recording::open(" << p << ") succeeded";
+  return RecordingError(RecordingError::Kind::Io, p, "none");
+}
+
+TEST(Recording, MetaRoundTrip) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  Recording r = Recording::open(p);
+  EXPECT_EQ(r.meta().to_json(), sample_meta().to_json());
+  EXPECT_EQ(r.meta().smp, 2u);
+  EXPECT_EQ(r.meta().extra["future_field"], 7);
+  auto reader = r.open_events();
+  Event e;
+  size_t n = 0;
+  while (reader->next(e)) n++;
+  EXPECT_EQ(n, 50u);
+  EXPECT_TRUE(reader->end().complete);
+}
+
+TEST(Recording, CreateRefusesANonEmptyDirectory) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  EXPECT_THROW(Recording::create(p, sample_meta()), RecordingError);
+}
+
+TEST(Recording, InvalidJsonNamesMetaJsonAndOffset) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  std::string text = read_text(p / "meta.json");
+  write_text(p / "meta.json", text.substr(0, text.size() / 2));
+  RecordingError e = open_error(p);
+  EXPECT_EQ(e.kind(), RecordingError::Kind::Corrupt);
+  EXPECT_EQ(e.file(), p / "meta.json");
+  EXPECT_TRUE(e.offset().has_value());
+  EXPECT_NE(std::string(e.what()).find("meta.json"), std::string::npos);
+}
+
+TEST(Recording, WrongFieldTypesAndMissingFieldsAreNamed) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  auto j = sample_meta().to_json();
+  j["smp"] = "two";
+  write_text(p / "meta.json", j.dump());
+  RecordingError e = open_error(p);
+  EXPECT_NE(e.detail().find("\"smp\""), std::string::npos) << e.what();
+
+  j = sample_meta().to_json();
+  j["qemu"].erase("version");
+  write_text(p / "meta.json", j.dump());
+  e = open_error(p);
+  EXPECT_NE(e.detail().find("qemu.version"), std::string::npos) << e.what();
+
+  write_text(p / "meta.json", "[1, 2]");
+  e = open_error(p);
+  EXPECT_EQ(e.file(), p / "meta.json");
+}
+
+TEST(Recording, ForeignFormatVersionIsRefusedAsSuch) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  nlohmann::json j = {{"format_version", kFormatVersion + 1}, {"something_new", true}};
+  write_text(p / "meta.json", j.dump());
+  RecordingError e = open_error(p);
+  EXPECT_EQ(e.kind(), RecordingError::Kind::Version);
+  EXPECT_EQ(e.file(), p / "meta.json");
+}
+
+TEST(Recording, MissingPiecesAreNamed) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  std::filesystem::remove(p / "snapshot");
+  EXPECT_EQ(open_error(p).file(), p / "snapshot");
+  std::filesystem::remove(p / "meta.json");
+  EXPECT_EQ(open_error(p).file(), p / "meta.json");
+  EXPECT_EQ(open_error(dir.path() / "nope").kind(), RecordingError::Kind::Io);
+}
+
+}  // namespace
+}  // namespace kvmrr

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Builds kvm-rr's guest kernel: Linux 6.1 from Debian's linux-source-6.1 package, with
+# guest-kernel-patches/series applied and guest-kernel-patches/kvm-rr.config merged over
+# tinyconfig. Cached in $KVMRR_CACHE/kernel keyed by the source version, patches and config;
+# one git tree per source version is reused so a changed patch rebuilds incrementally.
+#
+#   tools/build-kernel.sh build OUT_LINK   build (or reuse); OUT_LINK/{bzImage,vmlinux,config}
+#   tools/build-kernel.sh tree DIR         fresh source tree in DIR with the series as commits
+#   tools/build-kernel.sh export DIR       DIR's commits since base -> guest-kernel-patches/
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+PATCH_DIR=$REPO_ROOT/guest-kernel-patches
+FRAGMENT=$PATCH_DIR/kvm-rr.config
+TARBALL=/usr/src/linux-source-6.1.tar.xz
+
+src_version() {
+  dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null ||
+    die "linux-source-6.1 is not installed (run make deps)"
+}
+
+make_tree() {
+  local dir=$1 ver; ver=$(src_version)
+  [ -f "$TARBALL" ] || die "$TARBALL missing (run make deps)"
+  local tmp=$dir.tmp
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  with_progress "$tmp.unpack.log" "unpacking linux-source-6.1 $ver" \
+    tar -C "$tmp" --strip-components=1 -xf "$TARBALL"
+  git_tree_init "$tmp" "linux $ver as shipped by Debian's linux-source-6.1"
+  mv "$tmp" "$dir"
+}
+
+# Options the guest cannot work without; a fragment entry Kconfig silently dropped fails here.
+check_config() {
+  local cfg=$1 line
+  while IFS= read -r line; do
+    case "$line" in CONFIG_*=y|CONFIG_*=n) ;; *) continue ;; esac
+    local opt=${line%%=*} want=${line#*=}
+    if [ "$want" = y ]; then
+      grep -qx "$opt=y" "$cfg" || die "config: $opt=y requested by ${FRAGMENT#"$REPO_ROOT"/} is not in the final .config (a dependency is missing)"
+    else
+      ! grep -qx "$opt=y" "$cfg" || die "config: $opt should be off but is on"
+    fi
+  done <"$FRAGMENT"
+}
+
+build() {
+  local out_link=$1 ver; ver=$(src_version)
+  local patches; patches=$(series_files "$PATCH_DIR")
+  local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
+  local out=$KVMRR_CACHE/kernel/out-$key
+  local tree=$KVMRR_CACHE/kernel/tree-$ver
+  if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then
+    say "kernel up to date ($out)"
+  else
+    [ -d "$tree/.git" ] || make_tree "$tree"
+    apply_series "$tree" "$PATCH_DIR"
+    local bdir=$tree/build
+    mkdir -p "$bdir"
+    # tinyconfig is allnoconfig over tiny-base.config, then tiny.config merged; doing it in
+    # one allnoconfig with our fragment last gives exactly tinyconfig + fragment. Regenerated
+    # each time (cheap); unchanged content keeps the old .config and its mtime.
+    cat "$tree/kernel/configs/tiny-base.config" "$tree/kernel/configs/tiny.config" \
+      "$tree/arch/x86/configs/tiny.config" "$FRAGMENT" >"$bdir/kvm-rr.allconfig"
+    KCONFIG_ALLCONFIG="$bdir/kvm-rr.allconfig" KCONFIG_CONFIG=.config.new \
+      make -s -C "$tree" O="$bdir" ARCH=x86_64 allnoconfig >"$bdir/config.log" 2>&1 ||
+      { cat "$bdir/config.log" >&2; die "kernel configuration failed"; }
+    check_config "$bdir/.config.new"
+    if cmp -s "$bdir/.config.new" "$bdir/.config"; then rm "$bdir/.config.new"; else mv "$bdir/.config.new" "$bdir/.config"; fi
+    with_progress "$bdir.build.log" "kernel build ($JOBS jobs)" \
+      make -C "$tree" O="$bdir" ARCH=x86_64 -j "$JOBS" bzImage vmlinux
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+    cp "$bdir/arch/x86/boot/bzImage" "$bdir/vmlinux" "$out.tmp/"
+    cp "$bdir/.config" "$out.tmp/config"
+    cp "$bdir/System.map" "$out.tmp/"
+    git -C "$tree" log --format='%h %s' base..HEAD >"$out.tmp/patches.txt"
+    echo "$ver" >"$out.tmp/version"
+    rm -rf "$out" && mv "$out.tmp" "$out"
+    say "kernel built: $out"
+  fi
+  mkdir -p "$(dirname "$out_link")"
+  ln -sfn "$out" "$out_link"
+}
+
+case "${1:-}" in
+  build) build "${2:?output link}" ;;
+  tree)
+    dir=${2:?directory}
+    [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
+    make_tree "$dir"
+    apply_series "$dir" "$PATCH_DIR"
+    say "$dir: linux $(src_version) with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
+    ;;
+  export) export_series "${2:?directory}" "$PATCH_DIR" ;;
+  *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR" >&2; exit 2 ;;
+esac

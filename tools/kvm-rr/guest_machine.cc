@@ -1,0 +1,107 @@
+#include "guest_machine.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace kvmrr {
+
+// x86 Linux keeps 2048 bytes of command line; leave room for the other parameters.
+static constexpr size_t kMaxEncodedCommand = 1600;
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8 | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
+  }
+  if (size_t rest = in.size() - i) {
+    uint32_t v = uint8_t(in[i]) << 16 | (rest > 1 ? uint8_t(in[i + 1]) << 8 : 0);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest > 1 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+GuestMachine::GuestMachine(Install install, GuestOptions options)
+    : install_(std::move(install)), options_(std::move(options)) {
+  const GuestOptions& o = options_;
+  if (o.accel != "tcg" && o.accel != "kvm") {
+    throw std::invalid_argument(fmt::format("unknown accelerator '{}' (tcg or kvm)", o.accel));
+  }
+  if (o.smp < 1 || o.smp > 8) throw std::invalid_argument("--smp must be between 1 and 8");
+  if (o.pmem_mb % 2 != 0) throw std::invalid_argument("--pmem must be a multiple of 2 MiB");
+  if (o.memory_mb < o.pmem_mb + 256) {
+    throw std::invalid_argument(fmt::format(
+        "-m {} leaves too little RAM next to a {} MiB pmem region (need pmem + 256 MiB)",
+        o.memory_mb, o.pmem_mb));
+  }
+  if (o.memory_mb > 3072) {
+    throw std::invalid_argument("-m above 3072 MiB is not supported (RAM must stay below the PCI hole)");
+  }
+  if (base64_encode(o.command).size() > kMaxEncodedCommand) {
+    throw std::invalid_argument("the guest command is too long for the kernel command line "
+                                "(put it in a script on the guest image)");
+  }
+}
+
+std::string GuestMachine::kernel_cmdline() const {
+  const GuestOptions& o = options_;
+  std::string cmdline =
+      "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 "
+      "init=/sbin/kvm-rr-init";
+  if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, o.memory_mb - o.pmem_mb);
+  cmdline += " kvmrr_cmd=" + base64_encode(o.command);
+  return cmdline;
+}
+
+std::vector<std::string> GuestMachine::qemu_argv() const {
+  const GuestOptions& o = options_;
+  std::string cpu = o.cpu;
+  if (o.accel == "kvm") cpu += ",-kvmclock";
+  return {
+      install_.qemu.string(),
+      "-nodefaults", "-no-user-config", "-display", "none",
+      "-machine", fmt::format("{},accel={}", o.machine, o.accel),
+      "-cpu", cpu,
+      "-m", std::to_string(o.memory_mb),
+      "-smp", std::to_string(o.smp),
+      "-L", install_.firmware.string(),
+      "-kernel", install_.bzimage.string(),
+      "-append", kernel_cmdline(),
+      // snapshot=on: writes go to a temporary overlay, the cached image stays pristine.
+      "-drive", fmt::format("file={},if=none,id=root,format=raw,snapshot=on", install_.rootfs.string()),
+      "-device", "virtio-blk-pci,drive=root",
+      "-chardev", "stdio,id=console,signal=off",
+      "-serial", "chardev:console",
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on",
+      "-device", "pvpanic-pci",
+      "-action", "panic=exit-failure",
+      "-no-reboot",
+  };
+}
+
+std::string GuestMachine::shell_command(const std::vector<std::string>& argv) {
+  if (argv.size() == 1) return argv[0];
+  std::string out;
+  for (const std::string& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_not_of(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=./:,@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+}  // namespace kvmrr

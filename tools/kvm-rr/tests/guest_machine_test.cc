@@ -1,0 +1,77 @@
+#include "guest_machine.h"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+namespace kvmrr {
+namespace {
+
+Install fake_install() {
+  Install i;
+  i.qemu = "/q/qemu";
+  i.firmware = "/q/share";
+  i.bzimage = "/k/bzImage";
+  i.vmlinux = "/k/vmlinux";
+  i.rootfs = "/g/rootfs.ext4";
+  i.core_lib = "/l/lib.so";
+  return i;
+}
+
+std::string arg_after(const std::vector<std::string>& v, const std::string& flag) {
+  auto it = std::find(v.begin(), v.end(), flag);
+  return it != v.end() && it + 1 != v.end() ? *(it + 1) : "";
+}
+
+TEST(GuestMachine, Base64) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("echo 'a b' | wc -c"), "ZWNobyAnYSBiJyB8IHdjIC1j");
+}
+
+TEST(GuestMachine, ShellCommandQuotesSeveralWords) {
+  EXPECT_EQ(GuestMachine::shell_command({"echo hi | wc"}), "echo hi | wc");
+  EXPECT_EQ(GuestMachine::shell_command({"echo", "a b", "it's"}), "echo 'a b' 'it'\\''s'");
+  EXPECT_EQ(GuestMachine::shell_command({"fio", "--size=1M"}), "fio --size=1M");
+}
+
+TEST(GuestMachine, CommandLine) {
+  GuestOptions o;
+  o.command = "true";
+  o.memory_mb = 1024;
+  o.pmem_mb = 128;
+  GuestMachine m(fake_install(), o);
+  auto argv = m.qemu_argv();
+  EXPECT_EQ(argv[0], "/q/qemu");
+  EXPECT_EQ(arg_after(argv, "-m"), "1024");
+  EXPECT_EQ(arg_after(argv, "-machine"), "pc-i440fx-5.1,accel=tcg");
+  std::string append = arg_after(argv, "-append");
+  EXPECT_NE(append.find("memmap=128M!896M"), std::string::npos) << append;
+  EXPECT_NE(append.find("kvmrr_cmd=dHJ1ZQ=="), std::string::npos) << append;
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on"),
+            argv.end());
+}
+
+TEST(GuestMachine, KvmDropsKvmclock) {
+  GuestOptions o;
+  o.accel = "kvm";
+  GuestMachine m(fake_install(), o);
+  EXPECT_EQ(arg_after(m.qemu_argv(), "-cpu"), "qemu64,-kvmclock");
+}
+
+TEST(GuestMachine, RejectsImpossibleOptions) {
+  GuestOptions o;
+  o.pmem_mb = 1024;
+  EXPECT_THROW(GuestMachine(fake_install(), o), std::invalid_argument);
+  o = {};
+  o.accel = "xen";
+  EXPECT_THROW(GuestMachine(fake_install(), o), std::invalid_argument);
+  o = {};
+  o.command = std::string(5000, 'x');
+  EXPECT_THROW(GuestMachine(fake_install(), o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace kvmrr
