@@ -10,8 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 IMAGE_MB=1024
-PACKAGES=(busybox-static stress-ng fio rocksdb-tools libc6)
-PROGRAMS=(/usr/bin/stress-ng /usr/bin/fio /usr/bin/db_bench)
+PACKAGES=(busybox-static stress-ng fio rocksdb-tools e2fsprogs libc6)
+PROGRAMS=(/usr/bin/stress-ng /usr/bin/fio /usr/bin/db_bench /sbin/mke2fs /sbin/e2fsck)
 INIT=$REPO_ROOT/guest/kvm-rr-init
 
 out_link=${1:?usage: $0 OUT_LINK}
@@ -37,9 +37,12 @@ else
     install -D -m 0755 "$prog" "$stage$prog"
     # The dynamic loader and every library, at the same paths as on the host.
     for lib in $(ldd "$prog" | awk '/=>/ {print $3} /^\t\// {print $1}'); do
-      [ -e "$stage$lib" ] || install -D -m 0644 "$(readlink -f "$lib")" "$stage$lib"
+      [ -e "$stage$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$stage$lib"
     done
   done
+  # e2fsprogs under the names scripts use (busybox's mkfs.ext2 cannot make ext4).
+  for name in mkfs.ext4 mkfs.ext2; do ln -sfn mke2fs "$stage/sbin/$name"; done
+  ln -sfn e2fsck "$stage/sbin/fsck.ext4"
   cat >"$stage/etc/passwd" <<'PW'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false

@@ -8,6 +8,10 @@ namespace kvmrr {
 
 // x86 Linux keeps 2048 bytes of command line; leave room for the other parameters.
 static constexpr size_t kMaxEncodedCommand = 1600;
+// pmem sits below the top of RAM: the firmware reserves the last pages of RAM, and a
+// region that overlaps them is split and cannot be mapped.
+static constexpr uint64_t kRamAbovePmemMb = 128;
+static constexpr uint64_t kRamBelowPmemMb = 256;
 
 std::string base64_encode(std::string_view in) {
   static constexpr char kAlphabet[] =
@@ -35,11 +39,13 @@ GuestMachine::GuestMachine(Install install, GuestOptions options)
     throw std::invalid_argument(fmt::format("unknown accelerator '{}' (tcg or kvm)", o.accel));
   }
   if (o.smp < 1 || o.smp > 8) throw std::invalid_argument("--smp must be between 1 and 8");
-  if (o.pmem_mb % 2 != 0) throw std::invalid_argument("--pmem must be a multiple of 2 MiB");
-  if (o.memory_mb < o.pmem_mb + 256) {
+  // The pmem driver maps only regions whose start and size are 16 MiB aligned.
+  if (o.pmem_mb % 16 != 0) throw std::invalid_argument("--pmem must be a multiple of 16 MiB");
+  if (o.memory_mb % 16 != 0) throw std::invalid_argument("-m must be a multiple of 16 MiB");
+  if (o.memory_mb < o.pmem_mb + kRamBelowPmemMb + kRamAbovePmemMb) {
     throw std::invalid_argument(fmt::format(
-        "-m {} leaves too little RAM next to a {} MiB pmem region (need pmem + 256 MiB)",
-        o.memory_mb, o.pmem_mb));
+        "-m {} leaves too little RAM next to a {} MiB pmem region (need pmem + {} MiB)",
+        o.memory_mb, o.pmem_mb, kRamBelowPmemMb + kRamAbovePmemMb));
   }
   if (o.memory_mb > 3072) {
     throw std::invalid_argument("-m above 3072 MiB is not supported (RAM must stay below the PCI hole)");
@@ -55,9 +61,13 @@ std::string GuestMachine::kernel_cmdline() const {
   std::string cmdline =
       "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 "
       "init=/sbin/kvm-rr-init";
-  if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, o.memory_mb - o.pmem_mb);
+  if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, pmem_offset_mb());
   cmdline += " kvmrr_cmd=" + base64_encode(o.command);
   return cmdline;
+}
+
+uint64_t GuestMachine::pmem_offset_mb() const {
+  return options_.memory_mb - kRamAbovePmemMb - options_.pmem_mb;
 }
 
 std::vector<std::string> GuestMachine::qemu_argv() const {

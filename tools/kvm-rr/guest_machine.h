@@ -16,7 +16,7 @@ struct GuestOptions {
   std::string machine = "pc-i440fx-5.1";  // 5.1 and older add kvmclock only on request
   std::string cpu = "qemu64";
   uint64_t memory_mb = 1024;
-  uint64_t pmem_mb = 128;  // carved from the top of RAM by memmap=, shows up as /dev/pmem0
+  uint64_t pmem_mb = 128;  // carved from RAM by memmap=, shows up as /dev/pmem0
   uint32_t smp = 1;
   std::string command;     // shell command run in the guest as root
 };
@@ -32,6 +32,8 @@ class GuestMachine {
 
   std::vector<std::string> qemu_argv() const;
   std::string kernel_cmdline() const;
+  // Guest-physical start of the pmem region, in MiB.
+  uint64_t pmem_offset_mb() const;
   const GuestOptions& options() const { return options_; }
   const Install& install() const { return install_; }
 

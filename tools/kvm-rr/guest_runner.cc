@@ -29,6 +29,8 @@ void on_line(const std::string& line, GuestRunResult& r, std::ostream& console) 
   if (auto p = l.find(kGuestStatusMarker); p != std::string_view::npos) {
     try {
       r.guest_status = std::stoi(std::string(l.substr(p + kGuestStatusMarker.size())));
+      // Output that did not end in a newline shares the marker's line: keep it.
+      if (p > 0) console << l.substr(0, p) << '\n' << std::flush;
       return;
     } catch (const std::exception&) {
       // not ours after all: print it

@@ -48,7 +48,7 @@ TEST(GuestMachine, CommandLine) {
   EXPECT_EQ(arg_after(argv, "-m"), "1024");
   EXPECT_EQ(arg_after(argv, "-machine"), "pc-i440fx-5.1,accel=tcg");
   std::string append = arg_after(argv, "-append");
-  EXPECT_NE(append.find("memmap=128M!896M"), std::string::npos) << append;
+  EXPECT_NE(append.find("memmap=128M!768M"), std::string::npos) << append;
   EXPECT_NE(append.find("kvmrr_cmd=dHJ1ZQ=="), std::string::npos) << append;
   EXPECT_NE(std::find(argv.begin(), argv.end(), "isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on"),
             argv.end());

@@ -1,0 +1,75 @@
+# kvm-rr top-level orchestration. Two commands do all set-up on a fresh machine:
+#   make demo   install what is missing, build everything, record... run a guest workload
+#   make test   the same set-up, then every test
+# Big builds (QEMU, guest kernel, guest image) are cached outside the repository in
+# $(KVMRR_CACHE), keyed by what went into them; build/ holds links to them.
+
+KVMRR_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kvm-rr
+export KVMRR_CACHE
+BUILD := build
+CMAKE_BUILD := $(BUILD)/cmake
+QEMU_TREE ?= $(KVMRR_CACHE)/work/qemu
+KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
+
+.PHONY: all deps build qemu kernel image demo test unit-test e2e-test clean \
+        qemu-tree qemu-export kernel-tree kernel-export help
+
+all: build qemu kernel image
+
+help:
+	@echo "make demo        set up everything, boot the guest, run a workload, print its output"
+	@echo "make test        set up everything, run unit and end-to-end tests"
+	@echo "make deps        install the Debian packages kvm-rr needs (root)"
+	@echo "make build       C++ core and front end -> build/bin/kvm-rr, build/lib"
+	@echo "make qemu        patched QEMU 7.2 -> build/qemu"
+	@echo "make kernel      patched Linux 6.1 guest kernel -> build/kernel"
+	@echo "make image       guest root file system -> build/guest"
+	@echo "make qemu-tree   QEMU source with qemu-patches/ as commits in QEMU_TREE=$(QEMU_TREE)"
+	@echo "make qemu-export QEMU_TREE's commits back into qemu-patches/"
+	@echo "make kernel-tree / kernel-export   the same for guest-kernel-patches/ (KERNEL_TREE)"
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	@cmake -S . -B $(CMAKE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@ninja -C $(CMAKE_BUILD) --quiet
+	@echo "build: $(BUILD)/bin/kvm-rr"
+
+qemu: deps
+	@tools/build-qemu.sh build $(BUILD)/qemu
+
+kernel: deps
+	@tools/build-kernel.sh build $(BUILD)/kernel
+
+image: deps
+	@tools/build-image.sh $(BUILD)/guest
+
+qemu-tree:
+	@tools/build-qemu.sh tree $(QEMU_TREE)
+qemu-export:
+	@tools/build-qemu.sh export $(QEMU_TREE)
+kernel-tree: deps
+	@tools/build-kernel.sh tree $(KERNEL_TREE)
+kernel-export:
+	@tools/build-kernel.sh export $(KERNEL_TREE)
+
+DEMO_CMD ?= echo "hello from the kvm-rr guest: $$(uname -sr), $$(nproc) vCPU"; \
+  cd /tmp && seq 1 20000 > numbers && sort -rn numbers | head -n 3 | tr '\n' ' ' && echo; \
+  wc -l < numbers; md5sum numbers; ls /dev/pmem0
+
+demo: all
+	@echo "demo: booting the default guest under TCG and running a small workload"
+	$(BUILD)/bin/kvm-rr run --timeout 600 -- '$(DEMO_CMD)'
+
+unit-test: build
+	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2
+
+e2e-test: all
+	@tests/e2e/run-all.sh
+
+test: all
+	@tests/run-tests.sh
+
+clean:
+	rm -rf $(BUILD)
