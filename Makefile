@@ -1,5 +1,5 @@
 # kvm-rr top-level orchestration. Two commands do all set-up on a fresh machine:
-#   make demo   install what is missing, build everything, record... run a guest workload
+#   make demo   install what is missing, build everything, run a workload in the guest
 #   make test   the same set-up, then every test
 # Big builds (QEMU, guest kernel, guest image) are cached outside the repository in
 # $(KVMRR_CACHE), keyed by what went into them; build/ holds links to them.
@@ -62,14 +62,16 @@ demo: all
 	@echo "demo: booting the default guest under TCG and running a small workload"
 	$(BUILD)/bin/kvm-rr run --timeout 600 -- '$(DEMO_CMD)'
 
+# Unit tests (GoogleTest) and end-to-end tests (label e2e) all run under CTest, whose
+# closing line counts every test.
 unit-test: build
-	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2
+	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -LE e2e -j 2
 
 e2e-test: all
-	@tests/e2e/run-all.sh
+	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -L e2e
 
 test: all
-	@tests/run-tests.sh
+	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2
 
 clean:
 	rm -rf $(BUILD)
