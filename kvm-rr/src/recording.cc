@@ -21,7 +21,7 @@ nlohmann::json RecordingMeta::to_json() const {
   j["format_version"] = format_version;
   j["kvmrr_version"] = kvmrr_version;
   j["qemu"] = {{"version", qemu_version}, {"patches", qemu_patches}};
-  j["guest_kernel"] = {{"version", kernel_version}, {"vmlinux_sha256", vmlinux_sha256}};
+  j["guest_kernel"] = {{"version", kernel_version}, {"vmlinux_build_id", vmlinux_build_id}};
   j["command_line"] = command_line;
   j["guest_command"] = guest_command;
   j["accel"] = accel;
@@ -79,7 +79,7 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
   m.qemu_patches = string_list(field(q, "patches", V::array, file, "qemu"), "qemu.patches", file);
   const json& k = field(j, "guest_kernel", V::object, file);
   m.kernel_version = field(k, "version", V::string, file, "guest_kernel").get<std::string>();
-  m.vmlinux_sha256 = field(k, "vmlinux_sha256", V::string, file, "guest_kernel").get<std::string>();
+  m.vmlinux_build_id = field(k, "vmlinux_build_id", V::string, file, "guest_kernel").get<std::string>();
   m.command_line = string_list(field(j, "command_line", V::array, file), "command_line", file);
   m.guest_command = field(j, "guest_command", V::string, file).get<std::string>();
   m.accel = field(j, "accel", V::string, file).get<std::string>();

@@ -17,7 +17,7 @@ RecordingMeta sample_meta() {
   m.qemu_version = "1:7.2+dfsg-7+deb12u18";
   m.qemu_patches = {"a.patch", "b.patch"};
   m.kernel_version = "6.1.0";
-  m.vmlinux_sha256 = std::string(64, 'a');
+  m.vmlinux_build_id = "0123456789abcdef0123456789abcdef01234567";
   m.command_line = {"qemu-system-x86_64", "-m", "1024"};
   m.guest_command = "true";
   m.accel = "tcg";

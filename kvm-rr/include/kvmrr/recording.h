@@ -24,7 +24,7 @@ struct RecordingMeta {
   std::string qemu_version;       // e.g. Debian's "1:7.2+dfsg-7+deb12u18"
   std::vector<std::string> qemu_patches;
   std::string kernel_version;     // guest kernel release
-  std::string vmlinux_sha256;     // identity of the vmlinux replay must symbolize with
+  std::string vmlinux_build_id;     // GNU build-id of the vmlinux replay must symbolize with
   std::vector<std::string> command_line;  // QEMU's argv
   std::string guest_command;      // what ran in the guest while recording, if known
   std::string accel;              // "tcg" or "kvm"

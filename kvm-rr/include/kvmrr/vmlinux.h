@@ -1,0 +1,43 @@
+#pragma once
+// The guest kernel's ELF image (vmlinux), read with libelf. Replay finds hook functions by
+// symbol name here, never by hard-coded address, and divergence reports symbolize RIPs
+// with it. The guest is built without KASLR, so symbol values are run-time addresses.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvmrr {
+
+class Vmlinux {
+ public:
+  // Throws RecordingError(Io/Corrupt) naming the file when it is missing, not ELF, or has no
+  // symbol table (a stripped image cannot drive replay).
+  explicit Vmlinux(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return path_; }
+  // Address of a function or object symbol.
+  std::optional<uint64_t> symbol(const std::string& name) const;
+  // "name+0xoff" for an address inside a known function or object, else "0x...".
+  std::string symbolize(uint64_t addr) const;
+  // The kernel's linux_banner ("Linux version 6.1..."), empty if the image has none.
+  const std::string& banner() const { return banner_; }
+  // Hex GNU build-id (the linker's hash of the image): the identity a recording stores.
+  // Empty when the image has no build-id note.
+  const std::string& build_id() const { return build_id_; }
+  size_t symbol_count() const { return symbols_.size(); }
+
+ private:
+  struct Symbol {
+    uint64_t addr;
+    uint64_t size;
+    std::string name;
+  };
+  std::filesystem::path path_;
+  std::vector<Symbol> symbols_;  // sorted by address
+  std::string banner_;
+  std::string build_id_;
+};
+
+}  // namespace kvmrr

@@ -1,0 +1,42 @@
+#include "kvmrr/vmlinux.h"
+
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "kvmrr/error.h"
+#include "test_util.h"
+
+extern "C" __attribute__((noinline, used)) int kvmrr_vmlinux_test_probe(int x) { return x * 3 + 1; }
+
+namespace kvmrr {
+namespace {
+
+// The test binary itself is an unstripped ELF with known symbols. It is a PIE, so symbol
+// values are link-time addresses, which is all Vmlinux deals in.
+TEST(Vmlinux, FindsAndSymbolizesSymbolsOfAnElf) {
+  Vmlinux v("/proc/self/exe");
+  auto probe = v.symbol("kvmrr_vmlinux_test_probe");
+  ASSERT_TRUE(probe.has_value());
+  EXPECT_EQ(v.symbolize(*probe), "kvmrr_vmlinux_test_probe");
+  EXPECT_EQ(v.symbolize(*probe + 2), "kvmrr_vmlinux_test_probe+0x2");
+  EXPECT_FALSE(v.symbol("no_such_symbol_anywhere").has_value());
+  EXPECT_EQ(v.build_id().size(), 40u) << "gcc links with a sha1 build-id";
+}
+
+TEST(Vmlinux, NotAnElfIsNamed) {
+  testing::TempDir d;
+  auto p = d.path() / "vmlinux";
+  testing::write_file(p, std::vector<uint8_t>(64, 'x'));
+  try {
+    Vmlinux v(p);
+    FAIL();
+  } catch (const RecordingError& e) {
+    EXPECT_EQ(e.file(), p);
+    EXPECT_NE(std::string(e.what()).find("not an ELF"), std::string::npos);
+  }
+  EXPECT_THROW(Vmlinux(d.path() / "missing"), RecordingError);
+}
+
+}  // namespace
+}  // namespace kvmrr
