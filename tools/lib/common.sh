@@ -30,12 +30,13 @@ series_files() {
 # heartbeat (elapsed time and the log's last line) every 20 s so a user sees it is alive.
 with_progress() {
   local log=$1 label=$2; shift 2
-  local start=$SECONDS
+  local start=$SECONDS next=$((SECONDS + 20))
   "$@" >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
-    if (( (SECONDS - start) % 20 == 0 && SECONDS > start )); then
+    if (( SECONDS >= next )); then
+      next=$((SECONDS + 20))
       say "$label: $((SECONDS - start))s ... $(tail -n1 "$log" | cut -c1-90)"
     fi
   done
