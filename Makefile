@@ -54,13 +54,8 @@ kernel-tree: deps
 kernel-export:
 	@tools/build-kernel.sh export $(KERNEL_TREE)
 
-DEMO_CMD ?= echo "hello from the kvm-rr guest: $$(uname -sr), $$(nproc) vCPU"; \
-  cd /tmp && seq 1 20000 > numbers && sort -rn numbers | head -n 3 | tr '\n' ' ' && echo; \
-  wc -l < numbers; md5sum numbers; ls /dev/pmem0
-
 demo: all
-	@echo "demo: booting the default guest under TCG and running a small workload"
-	$(BUILD)/bin/kvm-rr run --timeout 600 -- '$(DEMO_CMD)'
+	@tools/demo.sh
 
 # Unit tests (GoogleTest) and end-to-end tests (label e2e) all run under CTest, whose
 # closing line counts every test.
