@@ -1,18 +1,104 @@
-// libkvmrr-qemu.so: what the patched QEMU loads (see include/kvmrr/qemu-abi.h).
+// libkvmrr-qemu.so: what the patched QEMU loads (see include/kvmrr/qemu-abi.h). Translates
+// the plain C calls into the core's classes and C++ exceptions into error strings.
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "kvmrr/build_info.h"
 #include "kvmrr/format.h"
 #include "kvmrr/qemu-abi.h"
+#include "kvmrr/recorder.h"
 
 namespace {
 
-// No recorder or replayer is attached to this QEMU yet: recording arrives with rr_record.
+using kvmrr::Recorder;
+
+// One recording at a time per QEMU process. Start/stop run with the VM stopped; the log
+// calls come from vCPU threads and only ever see a fully constructed recorder.
+std::mutex g_mu;
+std::unique_ptr<Recorder> g_recorder;
+std::string g_snapshot_path;
+std::string g_last;  // outcome of the last recording, for `info rr`
+
+void set_error(char* err, size_t size, const std::string& msg) {
+  if (err && size > 0) snprintf(err, size, "%s", msg.c_str());
+}
+
 size_t describe(char* buf, size_t size) {
-  std::string text = "state: idle (not recording, not replaying)\n";
+  std::string text;
+  {
+    std::lock_guard lock(g_mu);
+    if (g_recorder) {
+      text = fmt::format("state: recording\nrecording: {}\nevents: {}\n",
+                         g_recorder->recording().dir().string(), g_recorder->events());
+    } else {
+      text = "state: idle (not recording, not replaying)\n";
+      if (!g_last.empty()) text += "last recording: " + g_last + "\n";
+    }
+  }
   if (buf && size > 0) snprintf(buf, size, "%s", text.c_str());
   return text.size();
+}
+
+int record_start(const KvmrrRecordInfo* info, char* err, size_t err_size) {
+  std::lock_guard lock(g_mu);
+  if (g_recorder) {
+    set_error(err, err_size, fmt::format("already recording to {}", g_recorder->recording().dir().string()));
+    return -1;
+  }
+  try {
+    g_recorder = std::make_unique<Recorder>(*info);
+    g_snapshot_path = g_recorder->snapshot_path();
+    return 0;
+  } catch (const std::exception& e) {
+    set_error(err, err_size, e.what());
+    return -1;
+  }
+}
+
+int record_stop(char* err, size_t err_size) {
+  std::lock_guard lock(g_mu);
+  if (!g_recorder) {
+    set_error(err, err_size, "not recording");
+    return -1;
+  }
+  try {
+    g_recorder->finish();
+    g_last = fmt::format("{} ({} events, complete)", g_recorder->recording().dir().string(),
+                         g_recorder->events());
+    g_recorder.reset();
+    return 0;
+  } catch (const std::exception& e) {
+    set_error(err, err_size, e.what());
+    g_last = fmt::format("{} (failed: {})", g_recorder->recording().dir().string(), e.what());
+    g_recorder.reset();
+    return -1;
+  }
+}
+
+void record_abort(const char* why) {
+  std::lock_guard lock(g_mu);
+  if (!g_recorder) return;
+  g_recorder->abort(why ? why : "aborted");
+  g_last = fmt::format("{} (aborted: {})", g_recorder->recording().dir().string(), why ? why : "");
+  g_recorder.reset();
+}
+
+const char* snapshot_path() { return g_snapshot_path.c_str(); }
+
+// Log calls happen only between a successful start and stop, which QEMU brackets with the
+// VM stopped, so g_recorder cannot change under them.
+void log_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t size, uint64_t value) {
+  if (g_recorder) g_recorder->log_io_in(vcpu, *regs, port, size, value);
+}
+void log_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t value) {
+  if (g_recorder) g_recorder->log_mmio_read(vcpu, *regs, gpa, size, value);
+}
+void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
+  if (g_recorder) g_recorder->log_interrupt(vcpu, *regs, vector);
 }
 
 const KvmrrQemuApi kApi = {
@@ -20,6 +106,13 @@ const KvmrrQemuApi kApi = {
     .format_version = kvmrr::kFormatVersion,
     .library_version = "kvm-rr " KVMRR_VERSION " (" KVMRR_GIT ")",
     .describe = describe,
+    .record_start = record_start,
+    .record_stop = record_stop,
+    .record_abort = record_abort,
+    .snapshot_path = snapshot_path,
+    .log_io_in = log_io_in,
+    .log_mmio_read = log_mmio_read,
+    .log_interrupt = log_interrupt,
 };
 
 }  // namespace

@@ -6,6 +6,7 @@ const std::vector<std::unique_ptr<Command>>& Command::all() {
   static const std::vector<std::unique_ptr<Command>> commands = [] {
     std::vector<std::unique_ptr<Command>> v;
     v.push_back(make_run_command());
+    v.push_back(make_record_command());
     v.push_back(make_dump_command());
     return v;
   }();

@@ -62,6 +62,7 @@ std::string GuestMachine::kernel_cmdline() const {
       "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 "
       "init=/sbin/kvm-rr-init";
   if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, pmem_offset_mb());
+  if (!o.recording_dir.empty()) cmdline += " kvmrr_record=1";
   cmdline += " kvmrr_cmd=" + base64_encode(o.command);
   return cmdline;
 }
@@ -74,7 +75,7 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
   const GuestOptions& o = options_;
   std::string cpu = o.cpu;
   if (o.accel == "kvm") cpu += ",-kvmclock";
-  return {
+  std::vector<std::string> argv = {
       install_.qemu.string(),
       "-nodefaults", "-no-user-config", "-display", "none",
       "-machine", fmt::format("{},accel={}", o.machine, o.accel),
@@ -94,6 +95,13 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
       "-action", "panic=exit-failure",
       "-no-reboot",
   };
+  if (!o.recording_dir.empty()) {
+    // QEMU's option parser takes a doubled comma as a literal one.
+    std::string dir;
+    for (char c : o.recording_dir) dir += c == ',' ? std::string(",,") : std::string(1, c);
+    argv.insert(argv.end(), {"-device", "kvm-rr-ctl,recording=" + dir});
+  }
+  return argv;
 }
 
 std::string GuestMachine::shell_command(const std::vector<std::string>& argv) {

@@ -19,6 +19,8 @@ struct GuestOptions {
   uint64_t pmem_mb = 128;  // carved from RAM by memmap=, shows up as /dev/pmem0
   uint32_t smp = 1;
   std::string command;     // shell command run in the guest as root
+  // When set, the guest records the command into this directory (kvm-rr-ctl device).
+  std::string recording_dir;
 };
 
 // What init prints on the console just before powering off. The runner strips it.

@@ -21,8 +21,34 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 1
+#define KVMRR_QEMU_ABI_VERSION 2
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
+
+/* One CPUID leaf as the guest sees it; the recording stores the whole table. */
+typedef struct KvmrrCpuidEntry {
+    uint32_t leaf, subleaf;
+    uint32_t eax, ebx, ecx, edx;
+} KvmrrCpuidEntry;
+
+/* What QEMU knows about the machine when a recording starts. Strings are UTF-8. */
+typedef struct KvmrrRecordInfo {
+    const char *dir;             /* recording directory to create */
+    const char *qemu_version;    /* QEMU_PKGVERSION / QEMU_VERSION */
+    const char *accel;           /* "tcg" or "kvm" */
+    const char *cpu_model;       /* -cpu as given */
+    const char *machine;         /* machine type name */
+    uint32_t smp;
+    uint64_t memory_mb;
+    const KvmrrCpuidEntry *cpuid;
+    size_t cpuid_count;
+} KvmrrRecordInfo;
+
+/* Register state of a vCPU at an event, for the event's RIP and register digest. */
+typedef struct KvmrrRegs {
+    uint64_t gpr[16];            /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
+    uint64_t rip, rflags;
+    uint32_t cpl;
+} KvmrrRegs;
 
 typedef struct KvmrrQemuApi {
     /* KVMRR_QEMU_ABI_VERSION the library was built with. */
@@ -38,6 +64,30 @@ typedef struct KvmrrQemuApi {
      * returns the length the full text needs (like snprintf).
      */
     size_t (*describe)(char *buf, size_t size);
+
+    /*
+     * Recording. QEMU calls record_start with the VM stopped, then saves the machine
+     * snapshot to snapshot_path(), then resumes; record_stop also runs with the VM stopped.
+     * Both return 0, or -1 with a message in err (NUL-terminated, at most err_size bytes).
+     */
+    int (*record_start)(const KvmrrRecordInfo *info, char *err, size_t err_size);
+    int (*record_stop)(char *err, size_t err_size);
+    /* Abandons a recording whose start failed half-way (e.g. the snapshot could not be
+     * written): the directory stays, marked as not recorded. */
+    void (*record_abort)(const char *why);
+    /* Path of the snapshot file of the recording being started; valid until record_stop. */
+    const char *(*snapshot_path)(void);
+
+    /*
+     * Inputs QEMU observes while recording, logged in the order QEMU calls these. All may be
+     * called from any vCPU thread; the library serializes them.
+     */
+    void (*log_io_in)(uint32_t vcpu, const KvmrrRegs *regs, uint16_t port, uint32_t size,
+                      uint64_t value);
+    void (*log_mmio_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t gpa, uint32_t size,
+                          uint64_t value);
+    /* An external interrupt delivered to the vCPU (regs: state it interrupts). */
+    void (*log_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
 } KvmrrQemuApi;
 
 /*

@@ -1,0 +1,49 @@
+#pragma once
+// The recording side of the core inside QEMU: turns what QEMU observes into a recording
+// directory. QEMU reaches it through qemu-abi.h; everything here is plain C++.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kvmrr/qemu-abi.h"
+#include "kvmrr/recording.h"
+
+namespace kvmrr {
+
+// Digest of the registers an event carries, so replay can check more than RIP. Stable: it
+// is stored in recordings.
+uint64_t register_digest(const KvmrrRegs& regs);
+
+class Recorder {
+ public:
+  // Creates the recording directory, meta.json and the event stream. Identity that QEMU
+  // does not know comes from the environment the front end sets: KVMRR_VMLINUX (guest
+  // kernel, for its banner and build-id) and KVMRR_GUEST_COMMAND. Throws RecordingError.
+  explicit Recorder(const KvmrrRecordInfo& info);
+  ~Recorder();
+
+  void log_io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t value);
+  void log_mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t value);
+  void log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
+
+  // Seals the stream (END frame) and records the totals in meta.json.
+  void finish();
+  // Marks meta.json as abandoned with a reason; the stream stays incomplete.
+  void abort(const std::string& why);
+
+  const Recording& recording() const { return recording_; }
+  uint64_t events() const;
+  std::string snapshot_path() const { return recording_.snapshot_path().string(); }
+
+ private:
+  void append(Event e, uint32_t vcpu, const KvmrrRegs& regs);
+
+  Recording recording_;
+  mutable std::mutex mu_;
+  std::unique_ptr<TraceWriter> writer_;
+};
+
+}  // namespace kvmrr

@@ -1,0 +1,162 @@
+#include "kvmrr/recorder.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "kvmrr/build_info.h"
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+
+namespace fs = std::filesystem;
+
+uint64_t register_digest(const KvmrrRegs& regs) {
+  // FNV-1a over the little-endian bytes of the fields, in declaration order.
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  };
+  for (uint64_t g : regs.gpr) mix(g, 8);
+  mix(regs.rip, 8);
+  mix(regs.rflags, 8);
+  mix(regs.cpl, 4);
+  return h;
+}
+
+namespace {
+
+std::vector<std::string> own_command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> argv;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  return argv;
+}
+
+// The patches QEMU was built with: build-qemu.sh leaves patches.txt beside bin/.
+std::vector<std::string> qemu_patches() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::ifstream in(exe.parent_path().parent_path() / "patches.txt");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string now_utc() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+}
+
+RecordingMeta meta_for(const KvmrrRecordInfo& info) {
+  RecordingMeta m;
+  m.kvmrr_version = "kvm-rr " KVMRR_VERSION " (" KVMRR_GIT ")";
+  m.qemu_version = info.qemu_version ? info.qemu_version : "";
+  m.qemu_patches = qemu_patches();
+  m.command_line = own_command_line();
+  if (const char* c = std::getenv("KVMRR_GUEST_COMMAND")) m.guest_command = c;
+  m.accel = info.accel ? info.accel : "";
+  m.cpu_model = info.cpu_model ? info.cpu_model : "";
+  m.smp = info.smp;
+  m.memory_mb = info.memory_mb;
+  m.created = now_utc();
+  if (const char* v = std::getenv("KVMRR_VMLINUX"); v && *v) {
+    Vmlinux vmlinux(v);  // a wrong or stripped vmlinux fails the start, loudly
+    m.kernel_version = vmlinux.banner();
+    m.vmlinux_build_id = vmlinux.build_id();
+  }
+  m.extra["machine"] = info.machine ? info.machine : "";
+  nlohmann::json cpuid = nlohmann::json::array();
+  for (size_t i = 0; i < info.cpuid_count; i++) {
+    const KvmrrCpuidEntry& e = info.cpuid[i];
+    cpuid.push_back({e.leaf, e.subleaf, e.eax, e.ebx, e.ecx, e.edx});
+  }
+  m.extra["cpuid"] = {{"columns", {"leaf", "subleaf", "eax", "ebx", "ecx", "edx"}}, {"entries", cpuid}};
+  m.extra["state"] = "recording";
+  return m;
+}
+
+}  // namespace
+
+Recorder::Recorder(const KvmrrRecordInfo& info)
+    : recording_(Recording::create(info.dir, meta_for(info))) {
+  writer_ = recording_.create_events();
+}
+
+Recorder::~Recorder() = default;
+
+void Recorder::append(Event e, uint32_t vcpu, const KvmrrRegs& regs) {
+  e.vcpu = vcpu;
+  e.rip = regs.rip;
+  e.digest = register_digest(regs);
+  std::lock_guard lock(mu_);
+  if (writer_) writer_->append(e);
+}
+
+void Recorder::log_io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
+                         uint64_t value) {
+  Event e;
+  e.type = EventType::IoIn;
+  e.push_arg(port);
+  e.push_arg(size);
+  e.push_arg(value);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size,
+                             uint64_t value) {
+  Event e;
+  e.type = EventType::Mmio;
+  e.push_arg(gpa);
+  e.push_arg(size);
+  e.push_arg(value);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector) {
+  Event e;
+  e.type = EventType::Interrupt;
+  e.push_arg(vector);
+  e.push_arg(regs.cpl == 3);
+  append(std::move(e), vcpu, regs);
+}
+
+uint64_t Recorder::events() const {
+  std::lock_guard lock(mu_);
+  return writer_ ? writer_->events_written() : 0;
+}
+
+void Recorder::finish() {
+  std::lock_guard lock(mu_);
+  if (!writer_) return;
+  writer_->close();
+  RecordingMeta m = recording_.meta();
+  m.extra["state"] = "complete";
+  m.extra["events"] = writer_->events_written();
+  m.extra["ended"] = now_utc();
+  writer_.reset();
+  recording_.write_meta(m);
+}
+
+void Recorder::abort(const std::string& why) {
+  std::lock_guard lock(mu_);
+  writer_.reset();
+  RecordingMeta m = recording_.meta();
+  m.extra["state"] = "aborted";
+  m.extra["abort_reason"] = why;
+  try {
+    recording_.write_meta(m);
+  } catch (const RecordingError&) {
+    // The start already failed; the caller reports that error.
+  }
+}
+
+}  // namespace kvmrr

@@ -1,0 +1,92 @@
+#include "guest_args.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+namespace kvmrr {
+
+const char* const kGuestOptionsHelp =
+    "  --accel A    tcg (default) or kvm\n"
+    "  -m MB        guest memory, including the pmem region (default 1024)\n"
+    "  --smp N      vCPUs (default 1)\n"
+    "  --pmem MB    size of /dev/pmem0 (default 128; 0 for none)\n"
+    "  --timeout S  kill the guest after S seconds (exit 124)\n"
+    "  --verbose    print the QEMU command line\n";
+
+static bool parse_u64(const std::string& s, uint64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool parse_guest_args(std::string_view name, const std::vector<std::string>& args, GuestArgs& out,
+                      std::ostream& err,
+                      const std::function<bool(const std::vector<std::string>&, size_t&)>& extra) {
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    auto number = [&](uint64_t& v) {
+      if (i + 1 >= args.size() || !parse_u64(args[i + 1], v)) {
+        fmt::print(err, "kvm-rr {}: {} needs a number\n", name, a);
+        return false;
+      }
+      i++;
+      return true;
+    };
+    uint64_t v = 0;
+    if (a == "--") {
+      out.command.assign(args.begin() + long(i) + 1, args.end());
+      break;
+    } else if (a == "--accel") {
+      if (i + 1 >= args.size()) {
+        fmt::print(err, "kvm-rr {}: --accel needs tcg or kvm\n", name);
+        return false;
+      }
+      out.guest.accel = args[++i];
+    } else if (a == "-m") {
+      if (!number(out.guest.memory_mb)) return false;
+    } else if (a == "--smp") {
+      if (!number(v)) return false;
+      out.guest.smp = uint32_t(v);
+    } else if (a == "--pmem") {
+      if (!number(out.guest.pmem_mb)) return false;
+    } else if (a == "--timeout") {
+      if (!number(v)) return false;
+      out.run.timeout = std::chrono::seconds(v);
+    } else if (a == "--verbose") {
+      out.verbose = true;
+    } else if (!extra || !extra(args, i)) {
+      fmt::print(err, "kvm-rr {}: unexpected argument '{}' (see kvm-rr {} --help)\n", name, a, name);
+      return false;
+    }
+  }
+  if (out.command.empty()) {
+    fmt::print(err, "kvm-rr {}: no command given (put it after --)\n", name);
+    return false;
+  }
+  out.guest.command = GuestMachine::shell_command(out.command);
+  return true;
+}
+
+int guest_exit_status(std::string_view name, const GuestRunResult& r, const GuestRunOptions& options,
+                      std::ostream& err) {
+  if (r.timed_out) {
+    fmt::print(err, "kvm-rr {}: guest killed after the {} s timeout\n", name, options.timeout.count());
+    return kExitTimeout;
+  }
+  if (!r.guest_status) {
+    std::string why = r.kernel_panic ? "the guest kernel panicked"
+                      : r.qemu_signal ? fmt::format("QEMU was killed by signal {}", r.qemu_signal)
+                                      : fmt::format("QEMU exited with status {}", r.qemu_exit);
+    fmt::print(err, "kvm-rr {}: the guest did not report the command's status: {}\n", name, why);
+    return kExitGuestFailed;
+  }
+  if (r.qemu_exit != *r.guest_status) {
+    fmt::print(err, "kvm-rr {}: guest reported status {} but QEMU exited with {}\n", name,
+               *r.guest_status, r.qemu_exit);
+    return kExitGuestFailed;
+  }
+  return *r.guest_status;
+}
+
+}  // namespace kvmrr

@@ -1,0 +1,37 @@
+#pragma once
+// Options every command that boots the default guest takes (run, record), parsed one way.
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "guest_machine.h"
+#include "guest_runner.h"
+
+namespace kvmrr {
+
+struct GuestArgs {
+  GuestOptions guest;
+  GuestRunOptions run;
+  bool verbose = false;
+  std::vector<std::string> command;  // CMD... after "--"
+};
+
+// Help text for the shared options.
+extern const char* const kGuestOptionsHelp;
+
+// Parses args into out. `extra` sees options the common parser does not know (with i at the
+// option; it advances i past any value) and returns false to reject them. Prints errors
+// to err and returns false on bad usage.
+bool parse_guest_args(std::string_view command_name, const std::vector<std::string>& args,
+                      GuestArgs& out, std::ostream& err,
+                      const std::function<bool(const std::vector<std::string>&, size_t&)>& extra = {});
+
+// Exit status for a finished guest run: the command's status, or 124/125 with the reason
+// printed to err.
+int guest_exit_status(std::string_view command_name, const GuestRunResult& r,
+                      const GuestRunOptions& options, std::ostream& err);
+inline constexpr int kExitTimeout = 124;
+inline constexpr int kExitGuestFailed = 125;
+
+}  // namespace kvmrr

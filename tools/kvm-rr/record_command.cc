@@ -1,0 +1,109 @@
+// kvm-rr record: boot the default guest and record its kernel while one command runs.
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "command.h"
+#include "guest_args.h"
+#include "install.h"
+#include "kvmrr/recording.h"
+
+namespace kvmrr {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RecordCommand : public Command {
+ public:
+  std::string_view name() const override { return "record"; }
+  std::string_view summary() const override { return "record the guest kernel while a command runs"; }
+  std::string_view help() const override {
+    static const std::string text = std::string(
+        "usage: kvm-rr record [OPTIONS] -o DIR -- CMD...\n\n"
+        "Boots the default guest and records its kernel into the new directory DIR:\n"
+        "the recording starts just before CMD runs (as root, via `sh -c`) and ends just\n"
+        "after. DIR then holds meta.json, the machine snapshot and the event stream\n"
+        "(see kvm-rr dump). Exits with CMD's status.\n\n"
+        "  -o DIR       the recording to create (must not exist, or be empty)\n") +
+        kGuestOptionsHelp +
+        "\nExit status: CMD's status; 124 on timeout; 125 when the guest or the recording\n"
+        "failed (the reason is printed).\n";
+    return text;
+  }
+
+  int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
+    GuestArgs ga;
+    std::string dir_arg;
+    auto extra = [&](const std::vector<std::string>& a, size_t& i) {
+      if (a[i] != "-o" || i + 1 >= a.size()) return false;
+      dir_arg = a[++i];
+      return true;
+    };
+    if (!parse_guest_args(name(), args, ga, err, extra)) return kExitUsage;
+    if (dir_arg.empty()) {
+      fmt::print(err, "kvm-rr record: say where the recording goes with -o DIR\n");
+      return kExitUsage;
+    }
+    if (ga.guest.accel != "tcg") {
+      fmt::print(err, "kvm-rr record: only --accel tcg records so far (the KVM path is not "
+                      "built yet)\n");
+      return kExitUsage;
+    }
+    std::error_code ec;
+    fs::path dir = fs::absolute(dir_arg, ec);
+    if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
+      fmt::print(err, "kvm-rr record: {} already exists; pick a new directory\n", dir.string());
+      return kExitUsage;
+    }
+    ga.guest.recording_dir = dir.string();
+
+    Install install = Install::locate();
+    if (std::string missing = install.missing(); !missing.empty()) {
+      fmt::print(err, "kvm-rr record: not everything is built:\n{}", missing);
+      return kExitFailure;
+    }
+    std::optional<GuestMachine> machine;
+    try {
+      machine.emplace(install, ga.guest);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(err, "kvm-rr record: {}\n", e.what());
+      return kExitUsage;
+    }
+    auto argv = machine->qemu_argv();
+    ga.run.env = {{"KVMRR_LIB", install.core_lib.string()},
+                  {"KVMRR_VMLINUX", install.vmlinux.string()},
+                  {"KVMRR_GUEST_COMMAND", ga.guest.command}};
+    if (ga.verbose) {
+      fmt::print(err, "kvm-rr record: KVMRR_LIB={} KVMRR_VMLINUX={} {}\n", install.core_lib.string(),
+                 install.vmlinux.string(), GuestMachine::shell_command(argv));
+    }
+    GuestRunResult r = run_guest(argv, ga.run, out, err);
+    int status = guest_exit_status(name(), r, ga.run, err);
+    if (status == kExitTimeout || status == kExitGuestFailed) return status;
+
+    // The command ran; the recording must be whole, or the run failed.
+    try {
+      Recording rec = Recording::open(dir);
+      auto reader = rec.open_events();
+      Event e;
+      while (reader->next(e)) {}
+      if (!reader->end().complete) {
+        fmt::print(err, "kvm-rr record: {}: incomplete: {}\n", rec.events_path().string(),
+                   reader->end().reason);
+        return kExitGuestFailed;
+      }
+      fmt::print(err, "kvm-rr record: {}: {} events, {:.1f} MiB snapshot, {:.1f} s\n",
+                 dir.string(), reader->end().events,
+                 double(fs::file_size(rec.snapshot_path(), ec)) / (1 << 20), r.seconds);
+    } catch (const RecordingError& e) {
+      fmt::print(err, "kvm-rr record: the recording is not usable: {}\n", e.what());
+      return kExitGuestFailed;
+    }
+    return status;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_record_command() { return std::make_unique<RecordCommand>(); }
+
+}  // namespace kvmrr
