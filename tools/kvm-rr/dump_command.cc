@@ -5,20 +5,55 @@
 #include <fmt/ostream.h>
 
 #include "command.h"
+#include "install.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
 namespace {
+
+namespace fs = std::filesystem;
+
+// The vmlinux to symbolize with: the one given (which must be the recorded kernel), else
+// the build's own when it is the recorded kernel, else none (with a note why).
+std::unique_ptr<Vmlinux> kernel_for(const Recording& rec, const std::string& given, std::ostream& err) {
+  const std::string& want = rec.meta().vmlinux_build_id;
+  if (!given.empty()) {
+    auto v = std::make_unique<Vmlinux>(given);  // unreadable: RecordingError, reported by run()
+    if (v->build_id() != want) {
+      throw RecordingError(RecordingError::Kind::Corrupt, given,
+                           fmt::format("wrong vmlinux: build-id {}, the recording was made with {}",
+                                       v->build_id().empty() ? "none" : v->build_id(),
+                                       want.empty() ? "an unknown kernel" : want));
+    }
+    return v;
+  }
+  std::error_code ec;
+  fs::path own = Install::locate().vmlinux;
+  if (want.empty() || !fs::exists(own, ec)) return nullptr;
+  try {
+    auto v = std::make_unique<Vmlinux>(own);
+    if (v->build_id() == want) return v;
+    fmt::print(err, "kvm-rr dump: not symbolizing: {} is not the recorded kernel (build-id {}, "
+                    "recording has {}); pass --vmlinux\n", own.string(), v->build_id(), want);
+  } catch (const RecordingError& e) {
+    fmt::print(err, "kvm-rr dump: not symbolizing: {}\n", e.what());
+  }
+  return nullptr;
+}
 
 class DumpCommand : public Command {
  public:
   std::string_view name() const override { return "dump"; }
   std::string_view summary() const override { return "print what a recording holds"; }
   std::string_view help() const override {
-    return "usage: kvm-rr dump [--events] DIR\n\n"
+    return "usage: kvm-rr dump [--events] [--vmlinux FILE] DIR\n\n"
            "Reads recording DIR and prints one line per event type, `<type>: <count>`, then\n"
            "dma_bytes, the total event count and whether the recording is complete.\n\n"
-           "  --events   first list every event: index, type, vCPU, RIP and its fields\n\n"
+           "  --events   first list every event: index, type, vCPU, RIP and its fields;\n"
+           "             kernel RIPs are symbolized with the recorded kernel's vmlinux\n"
+           "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux\n"
+           "             when its build-id matches the recording's)\n\n"
            "Exit status: 0 for a complete, valid recording; 3 when it is incomplete (a\n"
            "recorder that was killed: the readable prefix is still listed), corrupt, or\n"
            "from another format version (the error names the file and offset); 2 for usage.\n";
@@ -26,10 +61,13 @@ class DumpCommand : public Command {
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
     bool list = false;
-    std::string dir;
-    for (const std::string& a : args) {
+    std::string dir, vmlinux_arg;
+    for (size_t i = 0; i < args.size(); i++) {
+      const std::string& a = args[i];
       if (a == "--events") {
         list = true;
+      } else if (a == "--vmlinux" && i + 1 < args.size()) {
+        vmlinux_arg = args[++i];
       } else if (!a.empty() && a[0] == '-') {
         fmt::print(err, "kvm-rr dump: unknown option {}\n{}", a, help());
         return kExitUsage;
@@ -51,13 +89,17 @@ class DumpCommand : public Command {
     StreamEnd end;
     try {
       Recording rec = Recording::open(dir);
+      std::unique_ptr<Vmlinux> vmlinux;
+      if (list) vmlinux = kernel_for(rec, vmlinux_arg, err);
+      std::function<std::string(uint64_t)> symbolize;
+      if (vmlinux) symbolize = [&](uint64_t a) { return vmlinux->symbolize(a); };
       auto reader = rec.open_events();
       Event e;
       try {
         while (reader->next(e)) {
           counts[e.type]++;
           if (e.type == EventType::Dma) dma_bytes += e.data.size();
-          if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e));
+          if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e, symbolize));
         }
       } catch (const RecordingError& error) {
         failure = error;  // report the prefix read so far, then the error

@@ -3,6 +3,7 @@
 // shared design: the record boundary is the kernel), plus sync points. One Event type for
 // all kinds keeps the stream codec and tools generic; EventTypeInfo names each kind's fields.
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -58,7 +59,8 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
-// One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B".
-std::string describe(const Event& e);
+// One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B". With a symbolizer,
+// the RIP is followed by its symbol: "rip=0xffffffff81000000 <do_syscall_64+0x10>".
+std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize = {});
 
 }  // namespace kvmrr

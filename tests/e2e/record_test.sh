@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# kvm-rr record under TCG: the recording holds a machine snapshot, meta.json with the
+# machine's identity and CPUID table, and a complete event stream with the inputs QEMU sees
+# (device reads, interrupts) at exact kernel RIPs. The command's status comes back, and a
+# recorder killed mid-run leaves a prefix that dump reads and calls incomplete.
+. "$(dirname "$0")/lib.sh"
+need_built
+
+rec=$WORK/pipeline
+set +e
+"$KVMRR" record --timeout 300 -o "$rec" -- \
+  'cd /tmp && seq 1 5000 > n && sort -rn n | head -n 2 && md5sum n && exit 3' >"$WORK/out" 2>"$WORK/err"
+status=$?
+set -e
+cat "$WORK/out" "$WORK/err"
+[ "$status" = 3 ] || fail "kvm-rr record exited $status, the command exited 3"
+expect_contains "$WORK/out" "5000"
+expect_contains "$WORK/err" "kvm-rr record: $rec:"
+[ -s "$rec/snapshot" ] || fail "no snapshot in $rec"
+"$KVMRR" dump "$rec" >"$WORK/dump" || { cat "$WORK/dump"; fail "dump of a fresh recording failed"; }
+cat "$WORK/dump"
+expect_contains "$WORK/dump" "status: complete"
+for type in interrupt io_in; do
+  n=$(sed -n "s/^$type: //p" "$WORK/dump")
+  [ "${n:-0}" -gt 0 ] || fail "no $type events in the recording"
+done
+python3 - "$rec/meta.json" <<'PY' || fail "meta.json lacks what a recording must say"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["format_version"] == 1 and m["accel"] == "tcg" and m["smp"] == 1, m
+assert m["memory_mb"] == 1024 and m["cpu_model"] == "qemu64", m
+assert m["guest_kernel"]["version"].startswith("Linux version 6.1"), m["guest_kernel"]
+assert len(m["guest_kernel"]["vmlinux_build_id"]) == 40, m["guest_kernel"]
+assert len(m["qemu"]["patches"]) >= 1 and m["qemu"]["version"].startswith("7.2"), m["qemu"]
+assert m["guest_command"].startswith("cd /tmp && seq"), m["guest_command"]
+leaves = {(e[0], e[1]) for e in m["cpuid"]["entries"]}
+assert (0, 0) in leaves and (1, 0) in leaves and (0x80000000, 0) in leaves, sorted(leaves)[:5]
+assert m["state"] == "complete" and m["events"] > 0, m
+PY
+pass "recording of a pipeline: status 3 back, snapshot, meta.json, complete event stream"
+
+# Every kernel-mode event sits at a kernel address (KASLR off; RIPs are exact).
+"$KVMRR" dump --events "$rec" >"$WORK/events"
+bad=$(grep -E '^#[0-9]+ (io_in|mmio) ' "$WORK/events" | grep -v 'rip=0xffffffff8' | head -n 3 || true)
+[ -z "$bad" ] || fail "device reads at non-kernel RIPs: $bad"
+pass "device reads carry kernel RIPs"
+
+# Symbolized with the recorded kernel; another ELF is refused as the wrong vmlinux.
+grep -qE '^#[0-9]+ io_in .* <[a-z_0-9.]+(\+0x[0-9a-f]+)?>' "$WORK/events" ||
+  fail "dump --events did not symbolize kernel RIPs"
+set +e
+"$KVMRR" dump --events --vmlinux "$BUILD/bin/kvm-rr" "$rec" >/dev/null 2>"$WORK/err"
+status=$?
+set -e
+[ "$status" = 3 ] || fail "dump with a wrong vmlinux exited $status"
+expect_contains "$WORK/err" "wrong vmlinux"
+pass "RIPs symbolized with the recorded kernel; a wrong vmlinux is named"
+
+# A recorder killed with SIGKILL mid-recording: the prefix stays readable.
+killed=$WORK/killed
+"$KVMRR" record -o "$killed" -- 'i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done' \
+  >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -s "$killed/snapshot" ] && [ "$(stat -c %s "$killed/events" 2>/dev/null || echo 0)" -gt 2000 ] && break
+  sleep 0.1
+done
+# Kill QEMU itself, like a crash of the recorder; the front end then reports the failure.
+qemu_pid=$(pgrep -f "kvm-rr-ctl,recording=$killed" | head -n 1 || true)
+[ -n "$qemu_pid" ] || fail "no recording QEMU for $killed"
+kill -KILL "$qemu_pid"
+set +e
+wait "$pid"
+fe_status=$?
+"$KVMRR" dump "$killed" >"$WORK/kdump" 2>"$WORK/kerr"
+status=$?
+set -e
+cat "$WORK/kdump" "$WORK/kerr"
+[ "$fe_status" = 125 ] || fail "kvm-rr record exited $fe_status after QEMU was killed (want 125)"
+[ "$status" = 3 ] || fail "dump of a killed recording exited $status (want 3)"
+expect_contains "$WORK/kdump" "status: incomplete"
+expect_contains "$WORK/kerr" "incomplete recording"
+n=$(sed -n 's/^events: //p' "$WORK/kdump")
+[ "${n:-0}" -gt 0 ] || fail "the killed recording's prefix has no events"
+pass "killed recorder: dump reads $n events of the prefix and says incomplete"
