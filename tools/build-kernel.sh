@@ -13,6 +13,13 @@ set -euo pipefail
 PATCH_DIR=$REPO_ROOT/guest-kernel-patches
 FRAGMENT=$PATCH_DIR/kvm-rr.config
 TARBALL=/usr/src/linux-source-6.1.tar.xz
+# The ring layout shared with QEMU is kvm-rr's; the kernel sees it as <uapi/linux/kvmrr.h>.
+GUEST_ABI=$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h
+
+install_abi_header() {
+  local tree=$1
+  cmp -s "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h" || cp "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h"
+}
 
 src_version() {
   dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null ||
@@ -26,6 +33,9 @@ make_tree() {
   rm -rf "$tmp" && mkdir -p "$tmp"
   with_progress "$tmp.unpack.log" "unpacking linux-source-6.1 $ver" \
     tar -C "$tmp" --strip-components=1 -xf "$TARBALL"
+  # Debian's .gitignore ignores every top-level entry (for its packaging repository), which
+  # would hide new files of our patches from git; drop that rule in the base commit.
+  sed -i '/^# Debian packaging: ignore everything/,/^!\/debian\/$/d' "$tmp/.gitignore"
   git_tree_init "$tmp" "linux $ver as shipped by Debian's linux-source-6.1"
   mv "$tmp" "$dir"
 }
@@ -47,7 +57,7 @@ check_config() {
 build() {
   local out_link=$1 ver; ver=$(src_version)
   local patches; patches=$(series_files "$PATCH_DIR")
-  local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
+  local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" "$GUEST_ABI" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
   local out=$KVMRR_CACHE/kernel/out-$key
   local tree=$KVMRR_CACHE/kernel/tree-$ver
   if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then
@@ -55,6 +65,7 @@ build() {
   else
     [ -d "$tree/.git" ] || make_tree "$tree"
     apply_series "$tree" "$PATCH_DIR"
+    install_abi_header "$tree"
     local bdir=$tree/build
     mkdir -p "$bdir"
     # tinyconfig is allnoconfig over tiny-base.config, then tiny.config merged; doing it in
@@ -89,6 +100,7 @@ case "${1:-}" in
     [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
     make_tree "$dir"
     apply_series "$dir" "$PATCH_DIR"
+    install_abi_header "$dir"
     say "$dir: linux $(src_version) with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
     ;;
   export) export_series "${2:?directory}" "$PATCH_DIR" ;;

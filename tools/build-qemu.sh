@@ -17,7 +17,8 @@ CONFIGURE_FLAGS=(--target-list=x86_64-softmmu --without-default-features --enabl
   --enable-tcg --enable-plugins --enable-slirp --enable-fdt=system --disable-docs
   --disable-werror --disable-debug-info)
 PATCH_DIR=$REPO_ROOT/qemu-patches
-ABI_HEADER=$REPO_ROOT/kvm-rr/include/kvmrr/qemu-abi.h
+# kvm-rr's headers QEMU compiles against: the core's C table and the guest ring layout.
+ABI_HEADERS=("$REPO_ROOT/kvm-rr/include/kvmrr/qemu-abi.h" "$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h")
 # Firmware QEMU loads for our machines; Debian's seabios and qemu-system-data ship them.
 FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin
   /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin /usr/share/qemu/kvmvapic.bin
@@ -58,22 +59,31 @@ make_tree() {
   mv "$tmp" "$dir"
 }
 
+# The ABI headers are ours; QEMU sees them as include/kvmrr/*.h. Copied only when changed so
+# an unchanged header keeps its mtime and triggers no rebuild.
+install_abi_headers() {
+  local tree=$1 h
+  mkdir -p "$tree/include/kvmrr"
+  for h in "${ABI_HEADERS[@]}"; do
+    cmp -s "$h" "$tree/include/kvmrr/${h##*/}" || cp "$h" "$tree/include/kvmrr/"
+  done
+}
+
 build() {
   local out_link=$1
-  [ -f "$ABI_HEADER" ] || die "missing $ABI_HEADER"
+  local h
+  for h in "${ABI_HEADERS[@]}"; do [ -f "$h" ] || die "missing $h"; done
   local patches; patches=$(series_files "$PATCH_DIR")
   local key; key=$(
     { echo "$QEMU_DEB_VERSION"; echo "${CONFIGURE_FLAGS[*]}"; printf '%s\n' "${FIRMWARE[@]}"
-      hash_of "$ABI_HEADER" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
+      hash_of "${ABI_HEADERS[@]}" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
   local out=$KVMRR_CACHE/qemu/out-$key
   if [ -x "$out/bin/qemu-system-x86_64" ]; then
     say "qemu up to date ($out)"
   else
     [ -d "$TREE/.git" ] || make_tree "$TREE"
     apply_series "$TREE" "$PATCH_DIR"
-    # The ABI header is ours; QEMU sees it as include/kvmrr/qemu-abi.h.
-    mkdir -p "$TREE/include/kvmrr"
-    cmp -s "$ABI_HEADER" "$TREE/include/kvmrr/qemu-abi.h" || cp "$ABI_HEADER" "$TREE/include/kvmrr/qemu-abi.h"
+    install_abi_headers "$TREE"
     local flagkey; flagkey=$(echo "${CONFIGURE_FLAGS[*]}" | sha256sum | cut -c1-8)
     local bdir=$TREE/build-$flagkey
     if [ ! -f "$bdir/build.ninja" ]; then
@@ -106,6 +116,7 @@ case "${1:-}" in
     [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
     make_tree "$dir"
     apply_series "$dir" "$PATCH_DIR"
+    install_abi_headers "$dir"
     say "$dir: qemu $QEMU_DEB_VERSION with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
     ;;
   export) export_series "${2:?directory}" "$PATCH_DIR" ;;

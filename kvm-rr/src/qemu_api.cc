@@ -101,6 +101,19 @@ void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
   if (g_recorder) g_recorder->log_interrupt(vcpu, *regs, vector);
 }
 
+int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
+  if (!g_recorder) return 0;
+  if (g_recorder->failed()) return -1;
+  try {
+    g_recorder->log_guest_records(static_cast<const uint8_t*>(records), size);
+    return 0;
+  } catch (const std::exception& e) {
+    g_recorder->fail(e.what());
+    set_error(err, err_size, e.what());
+    return -1;
+  }
+}
+
 const KvmrrQemuApi kApi = {
     .abi_version = KVMRR_QEMU_ABI_VERSION,
     .format_version = kvmrr::kFormatVersion,
@@ -113,6 +126,7 @@ const KvmrrQemuApi kApi = {
     .log_io_in = log_io_in,
     .log_mmio_read = log_mmio_read,
     .log_interrupt = log_interrupt,
+    .log_guest_records = log_guest_records,
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/chrono.h>
@@ -98,7 +99,7 @@ void Recorder::append(Event e, uint32_t vcpu, const KvmrrRegs& regs) {
   e.rip = regs.rip;
   e.digest = register_digest(regs);
   std::lock_guard lock(mu_);
-  if (writer_) writer_->append(e);
+  if (writer_ && failure_.empty()) writer_->append(e);
 }
 
 void Recorder::log_io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
@@ -129,6 +130,67 @@ void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vect
   append(std::move(e), vcpu, regs);
 }
 
+void Recorder::log_guest_records(const uint8_t* p, size_t size) {
+  using Kind = RecordingError::Kind;
+  auto bad = [&](size_t off, const std::string& what) {
+    return RecordingError(Kind::Corrupt, "guest ring", fmt::format("record at ring offset {}: {}", off, what));
+  };
+  for (size_t off = 0; off < size;) {
+    kvmrr_record hdr;
+    if (size - off < sizeof hdr) throw bad(off, "truncated header");
+    memcpy(&hdr, p + off, sizeof hdr);
+    if (hdr.size < sizeof hdr || hdr.size % 8 != 0 || hdr.size > size - off) {
+      throw bad(off, fmt::format("bad size {}", hdr.size));
+    }
+    Event e;
+    e.vcpu = hdr.vcpu;
+    e.rip = hdr.rip;
+    switch (hdr.type) {
+      case KVMRR_REC_SYSCALL:
+      case KVMRR_REC_EXCEPTION:
+      case KVMRR_REC_INTERRUPT: {
+        kvmrr_entry_record r;
+        if (hdr.size != sizeof r) throw bad(off, fmt::format("entry record of {} bytes", hdr.size));
+        memcpy(&r, p + off, sizeof r);
+        e.type = static_cast<EventType>(hdr.type);
+        e.push_arg(r.vector);
+        if (hdr.type == KVMRR_REC_EXCEPTION) {
+          e.push_arg(r.error_code);
+          e.push_arg(r.cr2);
+        } else if (hdr.type == KVMRR_REC_INTERRUPT) {
+          e.push_arg(1);  // taken in user mode
+        }
+        const auto* regs = reinterpret_cast<const uint8_t*>(r.regs);
+        e.data.assign(regs, regs + sizeof r.regs);
+        break;
+      }
+      case KVMRR_REC_RDTSC: {
+        kvmrr_value_record r;
+        if (hdr.size != sizeof r) throw bad(off, fmt::format("value record of {} bytes", hdr.size));
+        memcpy(&r, p + off, sizeof r);
+        e.type = EventType::Rdtsc;
+        e.push_arg(r.value);
+        break;
+      }
+      default:
+        throw bad(off, fmt::format("unknown record type {}", hdr.type));
+    }
+    std::lock_guard lock(mu_);
+    if (writer_ && failure_.empty()) writer_->append(e);
+    off += hdr.size;
+  }
+}
+
+void Recorder::fail(const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (failure_.empty()) failure_ = why;
+}
+
+bool Recorder::failed() const {
+  std::lock_guard lock(mu_);
+  return !failure_.empty();
+}
+
 uint64_t Recorder::events() const {
   std::lock_guard lock(mu_);
   return writer_ ? writer_->events_written() : 0;
@@ -137,6 +199,16 @@ uint64_t Recorder::events() const {
 void Recorder::finish() {
   std::lock_guard lock(mu_);
   if (!writer_) return;
+  if (!failure_.empty()) {
+    // No END frame: readers must not take a failed recording for a whole one.
+    writer_->flush();
+    RecordingMeta m = recording_.meta();
+    m.extra["state"] = "failed";
+    m.extra["failure"] = failure_;
+    writer_.reset();
+    recording_.write_meta(m);
+    throw RecordingError(RecordingError::Kind::Corrupt, recording_.dir(), "recording failed: " + failure_);
+  }
   writer_->close();
   RecordingMeta m = recording_.meta();
   m.extra["state"] = "complete";

@@ -20,7 +20,7 @@ expect_contains "$WORK/err" "kvm-rr record: $rec:"
 "$KVMRR" dump "$rec" >"$WORK/dump" || { cat "$WORK/dump"; fail "dump of a fresh recording failed"; }
 cat "$WORK/dump"
 expect_contains "$WORK/dump" "status: complete"
-for type in interrupt io_in; do
+for type in syscall exception interrupt io_in; do
   n=$(sed -n "s/^$type: //p" "$WORK/dump")
   [ "${n:-0}" -gt 0 ] || fail "no $type events in the recording"
 done
@@ -44,6 +44,14 @@ pass "recording of a pipeline: status 3 back, snapshot, meta.json, complete even
 bad=$(grep -E '^#[0-9]+ (io_in|mmio) ' "$WORK/events" | grep -v 'rip=0xffffffff8' | head -n 3 || true)
 [ -z "$bad" ] || fail "device reads at non-kernel RIPs: $bad"
 pass "device reads carry kernel RIPs"
+
+# Kernel entries from user mode come from the guest's ring with the user register file
+# (pt_regs, 168 bytes) at user RIPs; the pipeline's write(2) calls are among them.
+grep -qE '^#[0-9]+ syscall vcpu=0 rip=0x[0-9a-f]{1,12} <?.*nr=0x1 data=168B' "$WORK/events" ||
+  fail "no write(2) syscall entry with its register file"
+grep -qE '^#[0-9]+ exception vcpu=0 rip=0x[0-9a-f]+ .*vector=0xe error_code=0x[0-9a-f]+ cr2=0x[0-9a-f]+ data=168B' "$WORK/events" ||
+  fail "no page-fault entry with error code, CR2 and register file"
+pass "kernel entries from user mode carry vector, error code, CR2 and the user registers"
 
 # Symbolized with the recorded kernel; another ELF is refused as the wrong vmlinux.
 grep -qE '^#[0-9]+ io_in .* <[a-z_0-9.]+(\+0x[0-9a-f]+)?>' "$WORK/events" ||

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 2
+#define KVMRR_QEMU_ABI_VERSION 3
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -86,8 +86,16 @@ typedef struct KvmrrQemuApi {
                       uint64_t value);
     void (*log_mmio_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t gpa, uint32_t size,
                           uint64_t value);
-    /* An external interrupt delivered to the vCPU (regs: state it interrupts). */
+    /* An external interrupt delivered to the vCPU in kernel mode (regs: state it
+     * interrupts). Interrupts taken in user mode are kernel entries the guest logs. */
     void (*log_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
+    /*
+     * Records drained from the guest's ring (kvmrr/guest-abi.h), in ring order. QEMU calls
+     * this before logging any event of its own, so the two sources interleave in the order
+     * the kernel consumed them. Returns 0, or -1 with a message when the records are
+     * malformed (the recording is then marked failed and ignores further events).
+     */
+    int (*log_guest_records)(const void *records, size_t size, char *err, size_t err_size);
 } KvmrrQemuApi;
 
 /*

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kvmrr/guest-abi.h"
 #include "kvmrr/qemu-abi.h"
 #include "kvmrr/recording.h"
 
@@ -28,11 +29,18 @@ class Recorder {
   void log_io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t value);
   void log_mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t value);
   void log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
+  // Parses records drained from the guest ring and appends them as events. Throws
+  // RecordingError (Corrupt) for malformed records; the recording is then failed.
+  void log_guest_records(const uint8_t* records, size_t size);
 
   // Seals the stream (END frame) and records the totals in meta.json.
   void finish();
   // Marks meta.json as abandoned with a reason; the stream stays incomplete.
   void abort(const std::string& why);
+  // The recording cannot be trusted any more (malformed guest records): later events are
+  // dropped and finish() leaves the stream incomplete, with the reason in meta.json.
+  void fail(const std::string& why);
+  bool failed() const;
 
   const Recording& recording() const { return recording_; }
   uint64_t events() const;
@@ -44,6 +52,7 @@ class Recorder {
   Recording recording_;
   mutable std::mutex mu_;
   std::unique_ptr<TraceWriter> writer_;
+  std::string failure_;
 };
 
 }  // namespace kvmrr

@@ -1,0 +1,85 @@
+/*
+ * kvm-rr guest <-> QEMU boundary: the shared-memory event ring of the in-guest recorder.
+ *
+ * The patched guest kernel (guest-kernel-patches/) logs what only it sees (kernel entries
+ * from user mode with the user register file, user-memory reads, RDTSC, yield windows) as
+ * records in a ring in its own memory. It tells QEMU where the ring is at boot; QEMU drains
+ * it into the recording before logging any event of its own (device reads, interrupts), so
+ * the recording keeps the order in which the kernel consumed its inputs. When the ring is
+ * full the guest asks QEMU to drain it (an exit) and starts over.
+ *
+ * This header is kvm-rr's; tools/build-kernel.sh copies it into the kernel tree as
+ * include/uapi/linux/kvmrr.h, and the C++ core includes it directly. Plain C, fixed-size
+ * little-endian fields. Any incompatible change bumps KVMRR_GUEST_ABI_VERSION.
+ */
+#ifndef KVMRR_GUEST_ABI_H
+#define KVMRR_GUEST_ABI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+typedef __u16 kvmrr_u16;
+typedef __u32 kvmrr_u32;
+typedef __u64 kvmrr_u64;
+#else
+#include <stdint.h>
+typedef uint16_t kvmrr_u16;
+typedef uint32_t kvmrr_u32;
+typedef uint64_t kvmrr_u64;
+#endif
+
+#define KVMRR_GUEST_ABI_VERSION 1
+#define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
+
+/* I/O ports of QEMU's kvm-rr-ctl device. */
+#define KVMRR_PORT_CTL 0x5a0   /* 8-bit: start/stop recording (guest/kvm-rr-ctl) */
+#define KVMRR_PORT_FLUSH 0x5a1 /* 8-bit write: drain the ring now (it is full) */
+#define KVMRR_PORT_RING 0x5a4  /* 32-bit write: guest-physical page number of the ring */
+
+/* The ring: this header, then `size` bytes of records. Page aligned. */
+struct kvmrr_ring {
+    kvmrr_u32 magic;
+    kvmrr_u16 abi_version;
+    kvmrr_u16 header_size;   /* offset of the first record */
+    kvmrr_u32 size;          /* bytes available for records */
+    kvmrr_u32 recording;     /* set by QEMU: nonzero while a recording runs */
+    kvmrr_u32 head;          /* bytes of records written; QEMU sets it to 0 after draining */
+    kvmrr_u32 reserved;
+    kvmrr_u64 records;       /* records written since boot (for diagnostics) */
+};
+
+/*
+ * Record types share their numbers with the recording's event types (kvm-rr/event.h).
+ * Every record starts with this header; size is the whole record, a multiple of 8.
+ */
+struct kvmrr_record {
+    kvmrr_u16 type;
+    kvmrr_u16 size;
+    kvmrr_u32 vcpu;
+    kvmrr_u64 rip;           /* where the kernel consumed the value */
+};
+
+#define KVMRR_REC_SYSCALL 1
+#define KVMRR_REC_EXCEPTION 2
+#define KVMRR_REC_INTERRUPT 3
+#define KVMRR_REC_RDTSC 7
+
+/* The user register file at a kernel entry, in struct pt_regs order (x86-64). */
+#define KVMRR_USER_REGS 21
+
+/* Kernel entry from user mode: syscall (vector = nr), exception or interrupt. */
+struct kvmrr_entry_record {
+    struct kvmrr_record hdr;     /* rip: the user RIP the entry came from (regs->ip) */
+    kvmrr_u64 vector;            /* syscall number, or exception/interrupt vector */
+    kvmrr_u64 error_code;
+    kvmrr_u64 cr2;
+    kvmrr_u64 regs[KVMRR_USER_REGS];
+};
+
+/* A value the kernel read from the TSC. */
+struct kvmrr_value_record {
+    struct kvmrr_record hdr;
+    kvmrr_u64 value;
+    kvmrr_u64 aux;
+};
+
+#endif /* KVMRR_GUEST_ABI_H */
