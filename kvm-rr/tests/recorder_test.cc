@@ -1,0 +1,128 @@
+#include "kvmrr/recorder.h"
+
+#include <cstring>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace kvmrr {
+namespace {
+
+using testing::TempDir;
+
+KvmrrRecordInfo info_for(const std::string& dir) {
+  static const KvmrrCpuidEntry cpuid[] = {{0, 0, 13, 1, 2, 3}, {1, 0, 4, 5, 6, 7}};
+  KvmrrRecordInfo i{};
+  i.dir = dir.c_str();
+  i.qemu_version = "7.2.test";
+  i.accel = "tcg";
+  i.cpu_model = "qemu64";
+  i.machine = "pc-i440fx-5.1";
+  i.smp = 1;
+  i.memory_mb = 1024;
+  i.cpuid = cpuid;
+  i.cpuid_count = 2;
+  return i;
+}
+
+std::vector<uint8_t> entry_record(uint16_t type, uint64_t rip, uint64_t vector) {
+  kvmrr_entry_record r{};
+  r.hdr.type = type;
+  r.hdr.size = sizeof r;
+  r.hdr.rip = rip;
+  r.vector = vector;
+  r.error_code = 6;
+  r.cr2 = 0x7fff0000;
+  for (int i = 0; i < KVMRR_USER_REGS; i++) r.regs[i] = 100 + i;
+  std::vector<uint8_t> out(sizeof r);
+  memcpy(out.data(), &r, sizeof r);
+  return out;
+}
+
+std::vector<Event> read_events(const Recording& rec) {
+  auto reader = rec.open_events();
+  std::vector<Event> out;
+  Event e;
+  while (reader->next(e)) out.push_back(e);
+  return out;
+}
+
+TEST(Recorder, GuestRecordsAndQemuEventsInterleaveInCallOrder) {
+  TempDir d;
+  std::string dir = (d.path() / "rec").string();
+  Recorder r(info_for(dir));
+  std::ofstream(r.snapshot_path()) << "s";
+  auto ring = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
+  auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
+  ring.insert(ring.end(), pf.begin(), pf.end());
+  r.log_guest_records(ring.data(), ring.size());
+  KvmrrRegs regs{};
+  regs.rip = 0xffffffff81000010;
+  r.log_io_in(0, regs, 0x3f8, 1, 0x41);
+  r.finish();
+
+  Recording rec = Recording::open(dir);
+  EXPECT_EQ(rec.meta().extra["state"], "complete");
+  EXPECT_EQ(rec.meta().extra["cpuid"]["entries"].size(), 2u);
+  auto ev = read_events(rec);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].type, EventType::Syscall);
+  EXPECT_EQ(ev[0].rip, 0x401000u);
+  EXPECT_EQ(ev[0].args[0], 1u);
+  ASSERT_EQ(ev[0].data.size(), 168u);
+  uint64_t first_reg;
+  memcpy(&first_reg, ev[0].data.data(), 8);
+  EXPECT_EQ(first_reg, 100u);
+  EXPECT_EQ(ev[1].type, EventType::Exception);
+  EXPECT_EQ(ev[1].arg_span()[1], 6u);
+  EXPECT_EQ(ev[1].arg_span()[2], 0x7fff0000u);
+  EXPECT_EQ(ev[2].type, EventType::IoIn);
+  EXPECT_EQ(ev[2].digest, register_digest(regs));
+}
+
+TEST(Recorder, MalformedGuestRecordsFailTheRecording) {
+  TempDir d;
+  std::string dir = (d.path() / "rec").string();
+  Recorder r(info_for(dir));
+  std::ofstream(r.snapshot_path()) << "s";
+  auto good = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
+  r.log_guest_records(good.data(), good.size());
+  auto bad = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
+  bad[2] = 12;  // size 12: not a multiple of 8
+  bad[3] = 0;
+  EXPECT_THROW(r.log_guest_records(bad.data(), bad.size()), RecordingError);
+  r.fail("malformed guest records");
+  auto unknown = entry_record(99, 0, 0);
+  EXPECT_THROW(r.log_guest_records(unknown.data(), unknown.size()), RecordingError);
+  EXPECT_THROW(r.finish(), RecordingError);
+
+  Recording rec = Recording::open(dir);
+  EXPECT_EQ(rec.meta().extra["state"], "failed");
+  auto reader = rec.open_events();
+  Event e;
+  size_t n = 0;
+  while (reader->next(e)) n++;
+  EXPECT_EQ(n, 1u);
+  EXPECT_FALSE(reader->end().complete) << "a failed recording must not look whole";
+}
+
+TEST(Recorder, RegisterDigestCoversEveryField) {
+  KvmrrRegs a{};
+  uint64_t base = register_digest(a);
+  for (int i = 0; i < 16; i++) {
+    KvmrrRegs b{};
+    b.gpr[i] = 1;
+    EXPECT_NE(register_digest(b), base) << "gpr " << i;
+  }
+  KvmrrRegs c{};
+  c.rflags = 2;
+  EXPECT_NE(register_digest(c), base);
+  KvmrrRegs e{};
+  e.cpl = 3;
+  EXPECT_NE(register_digest(e), base);
+}
+
+}  // namespace
+}  // namespace kvmrr
