@@ -60,5 +60,4 @@ PW
   rm -rf "$stage" "$out" && mv "$out.tmp" "$out"
   say "guest image built: $out ($(du -sh "$out/rootfs.ext4" | cut -f1) used)"
 fi
-mkdir -p "$(dirname "$out_link")"
-ln -sfn "$out" "$out_link"
+link_output "$out" "$out_link"

@@ -16,7 +16,7 @@ TARBALL=/usr/src/linux-source-6.1.tar.xz
 # The ring layout shared with QEMU is kvm-rr's; the kernel sees it as <uapi/linux/kvmrr.h>.
 GUEST_ABI=$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h
 
-install_abi_header() {
+install_headers() {
   local tree=$1
   cmp -s "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h" || cp "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h"
 }
@@ -65,7 +65,7 @@ build() {
   else
     [ -d "$tree/.git" ] || make_tree "$tree"
     apply_series "$tree" "$PATCH_DIR"
-    install_abi_header "$tree"
+    install_headers "$tree"
     local bdir=$tree/build
     mkdir -p "$bdir"
     # tinyconfig is allnoconfig over tiny-base.config, then tiny.config merged; doing it in
@@ -84,25 +84,9 @@ build() {
     cp "$bdir/arch/x86/boot/bzImage" "$bdir/vmlinux" "$out.tmp/"
     cp "$bdir/.config" "$out.tmp/config"
     cp "$bdir/System.map" "$out.tmp/"
-    git -C "$tree" log --format='%h %s' base..HEAD >"$out.tmp/patches.txt"
-    echo "$ver" >"$out.tmp/version"
-    rm -rf "$out" && mv "$out.tmp" "$out"
-    say "kernel built: $out"
+    publish_build "$out" "$tree" "$ver" kernel
   fi
-  mkdir -p "$(dirname "$out_link")"
-  ln -sfn "$out" "$out_link"
+  link_output "$out" "$out_link"
 }
 
-case "${1:-}" in
-  build) build "${2:?output link}" ;;
-  tree)
-    dir=${2:?directory}
-    [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
-    make_tree "$dir"
-    apply_series "$dir" "$PATCH_DIR"
-    install_abi_header "$dir"
-    say "$dir: linux $(src_version) with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
-    ;;
-  export) export_series "${2:?directory}" "$PATCH_DIR" ;;
-  *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR" >&2; exit 2 ;;
-esac
+series_cli linux "$(src_version)" "$PATCH_DIR" "$@"

@@ -61,7 +61,7 @@ make_tree() {
 
 # The ABI headers are ours; QEMU sees them as include/kvmrr/*.h. Copied only when changed so
 # an unchanged header keeps its mtime and triggers no rebuild.
-install_abi_headers() {
+install_headers() {
   local tree=$1 h
   mkdir -p "$tree/include/kvmrr"
   for h in "${ABI_HEADERS[@]}"; do
@@ -83,7 +83,7 @@ build() {
   else
     [ -d "$TREE/.git" ] || make_tree "$TREE"
     apply_series "$TREE" "$PATCH_DIR"
-    install_abi_headers "$TREE"
+    install_headers "$TREE"
     local flagkey; flagkey=$(echo "${CONFIGURE_FLAGS[*]}" | sha256sum | cut -c1-8)
     local bdir=$TREE/build-$flagkey
     if [ ! -f "$bdir/build.ninja" ]; then
@@ -100,25 +100,9 @@ build() {
       [ -f "$f" ] || die "firmware $f missing (run make deps)"
       ln -s "$f" "$out.tmp/share/"
     done
-    git -C "$TREE" log --format='%h %s' base..HEAD >"$out.tmp/patches.txt"
-    echo "$QEMU_DEB_VERSION" >"$out.tmp/version"
-    rm -rf "$out" && mv "$out.tmp" "$out"
-    say "qemu built: $out"
+    publish_build "$out" "$TREE" "$QEMU_DEB_VERSION" qemu
   fi
-  mkdir -p "$(dirname "$out_link")"
-  ln -sfn "$out" "$out_link"
+  link_output "$out" "$out_link"
 }
 
-case "${1:-}" in
-  build) build "${2:?output link}" ;;
-  tree)
-    dir=${2:?directory}
-    [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
-    make_tree "$dir"
-    apply_series "$dir" "$PATCH_DIR"
-    install_abi_headers "$dir"
-    say "$dir: qemu $QEMU_DEB_VERSION with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
-    ;;
-  export) export_series "${2:?directory}" "$PATCH_DIR" ;;
-  *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR" >&2; exit 2 ;;
-esac
+series_cli qemu "$QEMU_DEB_VERSION" "$PATCH_DIR" "$@"

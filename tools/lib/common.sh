@@ -95,3 +95,39 @@ export_series() {
   mv "$dir/series.new" "$dir/series"
   say "exported $(git -C "$tree" rev-list --count base..HEAD) patch(es) from $tree into ${dir#"$REPO_ROOT"/}"
 }
+
+# publish_build OUT TREE VERSION LABEL: moves the staged OUT.tmp to OUT, with the patches
+# (TREE's commits since base) and source version it was built from.
+publish_build() {
+  local out=$1 tree=$2 version=$3 label=$4
+  git -C "$tree" log --format='%h %s' base..HEAD >"$out.tmp/patches.txt"
+  echo "$version" >"$out.tmp/version"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  say "$label built: $out"
+}
+
+# link_output OUT LINK: points LINK (in build/) at a cached build.
+link_output() {
+  mkdir -p "$(dirname "$2")"
+  ln -sfn "$1" "$2"
+}
+
+# series_cli LABEL VERSION PATCH_DIR SUBCOMMAND ARGS...: the subcommands both source builds
+# share. The caller defines build OUT_LINK, make_tree DIR and install_headers DIR.
+series_cli() {
+  local label=$1 version=$2 patch_dir=$3 dir
+  shift 3
+  case "${1:-}" in
+    build) build "${2:?output link}" ;;
+    tree)
+      dir=${2:?directory}
+      [ -e "$dir" ] && die "$dir exists; remove it or pick another directory"
+      make_tree "$dir"
+      apply_series "$dir" "$patch_dir"
+      install_headers "$dir"
+      say "$dir: $label $version with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
+      ;;
+    export) export_series "${2:?directory}" "$patch_dir" ;;
+    *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR" >&2; exit 2 ;;
+  esac
+}
