@@ -11,7 +11,7 @@ namespace {
 constexpr EventTypeInfo kTypes[] = {
     {EventType::Syscall, "syscall", {"nr"}, "user registers"},
     {EventType::Exception, "exception", {"vector", "error_code", "cr2"}, "user registers"},
-    {EventType::Interrupt, "interrupt", {"vector", "user"}, "user registers (user mode)"},
+    {EventType::Interrupt, "interrupt", {"vector", "user", "sync"}, "user registers (user mode)"},
     {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
     {EventType::Gfu, "gfu", {"uaddr", "size", "value", "kind"}, ""},
     {EventType::Pte, "pte", {"uaddr", "pte"}, ""},

@@ -97,8 +97,8 @@ void log_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t siz
 void log_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t value) {
   if (g_recorder) g_recorder->log_mmio_read(vcpu, *regs, gpa, size, value);
 }
-void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
-  if (g_recorder) g_recorder->log_interrupt(vcpu, *regs, vector);
+void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64_t sync_point) {
+  if (g_recorder) g_recorder->log_interrupt(vcpu, *regs, vector, sync_point);
 }
 
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {

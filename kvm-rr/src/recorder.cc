@@ -122,11 +122,13 @@ void Recorder::log_mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa,
   append(std::move(e), vcpu, regs);
 }
 
-void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector) {
+void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector,
+                             uint64_t sync_point) {
   Event e;
   e.type = EventType::Interrupt;
   e.push_arg(vector);
   e.push_arg(regs.cpl == 3);
+  e.push_arg(sync_point);
   append(std::move(e), vcpu, regs);
 }
 
@@ -164,11 +166,12 @@ void Recorder::log_guest_records(const uint8_t* p, size_t size) {
         e.data.assign(regs, regs + sizeof r.regs);
         break;
       }
-      case KVMRR_REC_RDTSC: {
+      case KVMRR_REC_RDTSC:
+      case KVMRR_REC_YIELD_WINDOW: {
         kvmrr_value_record r;
         if (hdr.size != sizeof r) throw bad(off, fmt::format("value record of {} bytes", hdr.size));
         memcpy(&r, p + off, sizeof r);
-        e.type = EventType::Rdtsc;
+        e.type = static_cast<EventType>(hdr.type);
         e.push_arg(r.value);
         break;
       }

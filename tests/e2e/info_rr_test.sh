@@ -24,3 +24,24 @@ printf 'info rr\nquit\n' | KVMRR_LIB=/nonexistent/lib.so "$qemu" -M none -displa
   -nodefaults -monitor stdio >"$WORK/bad" 2>&1
 expect_contains "$WORK/bad" "cannot load /nonexistent/lib.so"
 pass "info rr with a missing library"
+
+# rr_record / rr_end_record in the monitor, on a paused pc machine: the recording gets its
+# meta.json, snapshot and a sealed event stream; info rr follows the state.
+rec=$WORK/monitor-rec
+printf 'rr_record %s\ninfo rr\nrr_end_record\ninfo rr\nrr_end_record\nquit\n' "$rec" |
+  KVMRR_LIB=$BUILD/lib/libkvmrr-qemu.so "$qemu" -M pc-i440fx-5.1 -cpu qemu64 -m 256 -S \
+  -display none -nodefaults -L "$BUILD/qemu/share" -monitor stdio >"$WORK/mon" 2>&1
+expect_contains "$WORK/mon" "kvm-rr: recording into $rec"
+expect_contains "$WORK/mon" "state: recording"
+expect_contains "$WORK/mon" "kvm-rr: recording ended"
+expect_contains "$WORK/mon" "last recording: $rec"
+expect_contains "$WORK/mon" "kvm-rr: not recording"
+[ -s "$rec/snapshot" ] || fail "rr_record wrote no snapshot"
+"$KVMRR" dump "$rec" >"$WORK/mdump" || { cat "$WORK/mdump"; fail "dump of the monitor's recording failed"; }
+expect_contains "$WORK/mdump" "status: complete"
+pass "rr_record, info rr and rr_end_record in the monitor"
+
+printf 'rr_record %s\nquit\n' "$WORK/none" | KVMRR_LIB=$BUILD/lib/libkvmrr-qemu.so \
+  "$qemu" -M none -display none -nodefaults -monitor stdio >"$WORK/none.out" 2>&1
+expect_contains "$WORK/none.out" "no vCPU to record"
+pass "rr_record on a machine without vCPUs is refused"

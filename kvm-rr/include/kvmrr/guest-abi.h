@@ -27,12 +27,14 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 1
+#define KVMRR_GUEST_ABI_VERSION 2
+#define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
 /* I/O ports of QEMU's kvm-rr-ctl device. */
 #define KVMRR_PORT_CTL 0x5a0   /* 8-bit: start/stop recording (guest/kvm-rr-ctl) */
 #define KVMRR_PORT_FLUSH 0x5a1 /* 8-bit write: drain the ring now (it is full) */
+#define KVMRR_PORT_YIELD 0x5a2 /* 8-bit write: a yield window, so QEMU can inject */
 #define KVMRR_PORT_RING 0x5a4  /* 32-bit write: guest-physical page number of the ring */
 
 /* The ring: this header, then `size` bytes of records. Page aligned. */
@@ -45,6 +47,18 @@ struct kvmrr_ring {
     kvmrr_u32 head;          /* bytes of records written; QEMU sets it to 0 after draining */
     kvmrr_u32 reserved;
     kvmrr_u64 records;       /* records written since boot (for diagnostics) */
+    /*
+     * Yield windows. While recording, QEMU holds an interrupt for a vCPU in kernel mode
+     * until a sync point, and sets irq_pending[vcpu] meanwhile. At each yield point (spin
+     * loops' cpu_relax, cond_resched) the kernel counts yields[vcpu] and, with interrupts
+     * enabled, opens a window (logs it, then writes KVMRR_PORT_YIELD: an exit, so a sync
+     * point) when irq_pending is set or the count reaches yield_target. Replay sets
+     * yield_target to the recorded window's count instead, so the kernel opens the same
+     * windows. QEMU resets all three when a recording starts.
+     */
+    kvmrr_u32 irq_pending[KVMRR_MAX_VCPUS];
+    kvmrr_u64 yield_target[KVMRR_MAX_VCPUS];
+    kvmrr_u64 yields[KVMRR_MAX_VCPUS];
 };
 
 /*
@@ -62,6 +76,7 @@ struct kvmrr_record {
 #define KVMRR_REC_EXCEPTION 2
 #define KVMRR_REC_INTERRUPT 3
 #define KVMRR_REC_RDTSC 7
+#define KVMRR_REC_YIELD_WINDOW 12
 
 /* The user register file at a kernel entry, in struct pt_regs order (x86-64). */
 #define KVMRR_USER_REGS 21
@@ -75,7 +90,8 @@ struct kvmrr_entry_record {
     kvmrr_u64 regs[KVMRR_USER_REGS];
 };
 
-/* A value the kernel read from the TSC. */
+/* A value the kernel read from the TSC (value), or a yield window (value: the vCPU's yield
+ * count at the window). */
 struct kvmrr_value_record {
     struct kvmrr_record hdr;
     kvmrr_u64 value;

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 3
+#define KVMRR_QEMU_ABI_VERSION 4
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -87,8 +87,11 @@ typedef struct KvmrrQemuApi {
     void (*log_mmio_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t gpa, uint32_t size,
                           uint64_t value);
     /* An external interrupt delivered to the vCPU in kernel mode (regs: state it
-     * interrupts). Interrupts taken in user mode are kernel entries the guest logs. */
-    void (*log_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
+     * interrupts) at the vCPU's sync point number sync_point (counted from 1 since the
+     * recording started: port I/O instructions and HLTs). Interrupts taken in user mode are
+     * kernel entries the guest logs. */
+    void (*log_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector,
+                          uint64_t sync_point);
     /*
      * Records drained from the guest's ring (kvmrr/guest-abi.h), in ring order. QEMU calls
      * this before logging any event of its own, so the two sources interleave in the order
