@@ -20,7 +20,7 @@ expect_contains "$WORK/err" "kvm-rr record: $rec:"
 "$KVMRR" dump "$rec" >"$WORK/dump" || { cat "$WORK/dump"; fail "dump of a fresh recording failed"; }
 cat "$WORK/dump"
 expect_contains "$WORK/dump" "status: complete"
-for type in syscall exception interrupt io_in rdtsc; do
+for type in syscall exception interrupt io_in rdtsc; do  # yield_window: only when an interrupt had to wait
   n=$(sed -n "s/^$type: //p" "$WORK/dump")
   [ "${n:-0}" -gt 0 ] || fail "no $type events in the recording"
 done
@@ -52,6 +52,44 @@ grep -qE '^#[0-9]+ syscall vcpu=0 rip=0x[0-9a-f]{1,12} <?.*nr=0x1 data=168B' "$W
 grep -qE '^#[0-9]+ exception vcpu=0 rip=0x[0-9a-f]+ .*vector=0xe error_code=0x[0-9a-f]+ cr2=0x[0-9a-f]+ data=168B' "$WORK/events" ||
   fail "no page-fault entry with error code, CR2 and register file"
 pass "kernel entries from user mode carry vector, error code, CR2 and the user registers"
+
+# Interrupts in kernel mode only at sync points: each carries its vCPU's sync-point number,
+# strictly increasing, and its RIP follows a port-I/O or HLT instruction in vmlinux.
+python3 - "$WORK/events" "$BUILD/kernel/vmlinux" <<'PY' || fail "a kernel-mode interrupt is not anchored to a sync point"
+import re, subprocess, sys
+events, vmlinux = sys.argv[1], sys.argv[2]
+last, rips = {}, []
+for line in open(events):
+    m = re.match(r"#(\d+) interrupt vcpu=(\d+) rip=(0x[0-9a-f]+) .*user=0x0 sync=(0x[0-9a-f]+)", line)
+    if not m:
+        continue
+    idx, vcpu, rip, sync = m.group(1), m.group(2), int(m.group(3), 16), int(m.group(4), 16)
+    assert sync > last.get(vcpu, 0), f"event {idx}: sync {sync} after {last.get(vcpu)}"
+    last[vcpu] = sync
+    rips.append((idx, rip))
+assert rips, "no kernel-mode interrupt in the recording"
+# The two bytes before each RIP, from vmlinux's section headers (ELF64, little-endian).
+import struct
+elf = open(vmlinux, "rb").read()
+shoff, = struct.unpack_from("<Q", elf, 0x28)
+shentsize, shnum = struct.unpack_from("<HH", elf, 0x3A)
+sections = []
+for i in range(shnum):
+    _, sh_type, _, addr, off, size = struct.unpack_from("<IIQQQQ", elf, shoff + i * shentsize)
+    if sh_type == 1 and addr:  # PROGBITS
+        sections.append((addr, off, size))
+def before(rip):
+    for addr, off, size in sections:
+        if addr + 2 <= rip <= addr + size:
+            return elf[off + rip - addr - 2: off + rip - addr]
+    return b""
+for idx, rip in rips:
+    b = before(rip)
+    ok = len(b) == 2 and (b[1] in (0xEC, 0xED, 0xEE, 0xEF, 0xF4) or b[0] in (0xE4, 0xE5, 0xE6, 0xE7))
+    assert ok, f"event {idx}: interrupt at {rip:#x} does not follow IN/OUT/HLT (bytes {b.hex()})"
+print(f"{len(rips)} kernel-mode interrupts, all right after port I/O or HLT")
+PY
+pass "kernel-mode interrupts are anchored to sync points"
 
 # Symbolized with the recorded kernel; another ELF is refused as the wrong vmlinux.
 grep -qE '^#[0-9]+ io_in .* <[a-z_0-9.]+(\+0x[0-9a-f]+)?>' "$WORK/events" ||
