@@ -80,6 +80,13 @@ build() {
     if cmp -s "$bdir/.config.new" "$bdir/.config"; then rm "$bdir/.config.new"; else mv "$bdir/.config.new" "$bdir/.config"; fi
     with_progress "$bdir.build.log" "kernel build ($JOBS jobs)" \
       make -C "$tree" O="$bdir" ARCH=x86_64 -j "$JOBS" bzImage vmlinux
+    # A warning in a file our series touches is a bug until shown otherwise.
+    local touched
+    touched=$(git -C "$tree" diff --name-only base HEAD -- '*.c' '*.h' '*.S' | tr '\n' '|')
+    touched=${touched%|}
+    if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
+      die "warnings in files guest-kernel-patches/ touches (above); fix them"
+    fi
     rm -rf "$out.tmp" && mkdir -p "$out.tmp"
     cp "$bdir/arch/x86/boot/bzImage" "$bdir/vmlinux" "$out.tmp/"
     cp "$bdir/.config" "$out.tmp/config"

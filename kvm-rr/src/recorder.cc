@@ -166,6 +166,18 @@ void Recorder::log_guest_records(const uint8_t* p, size_t size) {
         e.data.assign(regs, regs + sizeof r.regs);
         break;
       }
+      case KVMRR_REC_CFU: {
+        kvmrr_user_record r;
+        if (hdr.size < sizeof r) throw bad(off, fmt::format("user-read record of {} bytes", hdr.size));
+        memcpy(&r, p + off, sizeof r);
+        if (r.len > hdr.size - sizeof r) throw bad(off, fmt::format("user-read of {} bytes in a {}-byte record", r.len, hdr.size));
+        e.type = EventType::Cfu;
+        e.push_arg(r.uaddr);
+        e.push_arg(r.len);
+        e.push_arg(r.kind);
+        e.data.assign(p + off + sizeof r, p + off + sizeof r + r.len);
+        break;
+      }
       case KVMRR_REC_RDTSC:
       case KVMRR_REC_YIELD_WINDOW: {
         kvmrr_value_record r;

@@ -108,6 +108,36 @@ TEST(Recorder, MalformedGuestRecordsFailTheRecording) {
   EXPECT_FALSE(reader->end().complete) << "a failed recording must not look whole";
 }
 
+TEST(Recorder, UserReadRecordsCarryAddressAndBytes) {
+  TempDir d;
+  std::string dir = (d.path() / "rec").string();
+  Recorder r(info_for(dir));
+  std::ofstream(r.snapshot_path()) << "s";
+  const char text[] = "/etc/passwd";  // 12 bytes with the NUL: padded to 16
+  std::vector<uint8_t> ring(sizeof(kvmrr_user_record) + 16, 0);
+  kvmrr_user_record u{};
+  u.hdr.type = KVMRR_REC_CFU;
+  u.hdr.size = uint16_t(ring.size());
+  u.hdr.rip = 0xffffffff81123456;
+  u.uaddr = 0x7ffc0000;
+  u.len = sizeof text;
+  u.kind = KVMRR_UREAD_STRING;
+  memcpy(ring.data(), &u, sizeof u);
+  memcpy(ring.data() + sizeof u, text, sizeof text);
+  r.log_guest_records(ring.data(), ring.size());
+  // A length beyond its record is corruption.
+  u.len = 17;
+  memcpy(ring.data(), &u, sizeof u);
+  EXPECT_THROW(r.log_guest_records(ring.data(), ring.size()), RecordingError);
+  r.finish();
+  auto ev = read_events(Recording::open(dir));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, EventType::Cfu);
+  EXPECT_EQ(ev[0].arg_span()[0], 0x7ffc0000u);
+  EXPECT_EQ(ev[0].arg_span()[2], uint64_t(KVMRR_UREAD_STRING));
+  EXPECT_EQ(std::string(ev[0].data.begin(), ev[0].data.end() - 1), "/etc/passwd");
+}
+
 TEST(Recorder, RegisterDigestCoversEveryField) {
   KvmrrRegs a{};
   uint64_t base = register_digest(a);

@@ -20,7 +20,7 @@ expect_contains "$WORK/err" "kvm-rr record: $rec:"
 "$KVMRR" dump "$rec" >"$WORK/dump" || { cat "$WORK/dump"; fail "dump of a fresh recording failed"; }
 cat "$WORK/dump"
 expect_contains "$WORK/dump" "status: complete"
-for type in syscall exception interrupt io_in rdtsc; do  # yield_window: only when an interrupt had to wait
+for type in syscall exception interrupt io_in rdtsc cfu; do  # yield_window: only when an interrupt had to wait
   n=$(sed -n "s/^$type: //p" "$WORK/dump")
   [ "${n:-0}" -gt 0 ] || fail "no $type events in the recording"
 done

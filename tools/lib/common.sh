@@ -67,12 +67,26 @@ git_tree_init() {
 # reset --hard rewrites only files that differ, so untouched files keep their mtimes and the
 # following build is incremental.
 apply_series() {
-  local tree=$1 dir=$2 p
+  local tree=$1 dir=$2 p f
   git -C "$tree" am --abort >/dev/null 2>&1 || true
+  # Remember the files the previous series touched, with their content and mtime: a file
+  # the new series leaves with the same content gets its old mtime back, so make and ninja
+  # rebuild only what really changed (our patches touch headers everything includes).
+  local old_head; old_head=$(git -C "$tree" rev-parse HEAD)
+  local -A old_mtime=()
+  while IFS= read -r f; do
+    [ -n "$f" ] && [ -f "$tree/$f" ] && old_mtime[$f]=$(stat -c %Y "$tree/$f")
+  done < <(git -C "$tree" diff --name-only base "$old_head")
   git -C "$tree" reset -q --hard base
   for p in $(series_files "$dir"); do
     git -C "$tree" am -q --keep-cr --committer-date-is-author-date "$p" ||
       { git -C "$tree" am --abort >/dev/null 2>&1; die "patch ${p#"$REPO_ROOT"/} does not apply to $tree"; }
+  done
+  for f in "${!old_mtime[@]}"; do
+    [ -f "$tree/$f" ] || continue
+    if [ "$(git -C "$tree" rev-parse -q "$old_head:$f" 2>/dev/null)" = "$(git -C "$tree" rev-parse -q "HEAD:$f" 2>/dev/null)" ]; then
+      touch -d "@${old_mtime[$f]}" "$tree/$f"
+    fi
   done
 }
 

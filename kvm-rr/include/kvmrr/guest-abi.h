@@ -27,7 +27,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 2
+#define KVMRR_GUEST_ABI_VERSION 3
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -75,6 +75,7 @@ struct kvmrr_record {
 #define KVMRR_REC_SYSCALL 1
 #define KVMRR_REC_EXCEPTION 2
 #define KVMRR_REC_INTERRUPT 3
+#define KVMRR_REC_CFU 4
 #define KVMRR_REC_RDTSC 7
 #define KVMRR_REC_YIELD_WINDOW 12
 
@@ -88,6 +89,25 @@ struct kvmrr_entry_record {
     kvmrr_u64 error_code;
     kvmrr_u64 cr2;
     kvmrr_u64 regs[KVMRR_USER_REGS];
+};
+
+/*
+ * Bytes the kernel is about to read from user memory, logged at the start of the read
+ * (raw_copy_from_user, strncpy_from_user, strnlen_user) with a non-faulting copy: len may
+ * be short of the request where a page is not present (the kernel's own read then faults
+ * it in, which replay reproduces). Replay writes data back to uaddr at the same hook
+ * before the kernel reads, so the kernel's own loops see what they saw. Reads larger than
+ * KVMRR_USER_CHUNK come as several records.
+ */
+#define KVMRR_USER_CHUNK 4096
+#define KVMRR_UREAD_COPY 0
+#define KVMRR_UREAD_STRING 1
+struct kvmrr_user_record {
+    struct kvmrr_record hdr;
+    kvmrr_u64 uaddr;
+    kvmrr_u32 len;
+    kvmrr_u32 kind;
+    /* len bytes of data, padded to a multiple of 8 */
 };
 
 /* A value the kernel read from the TSC (value), or a yield window (value: the vCPU's yield
