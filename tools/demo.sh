@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: boots the default guest under TCG with the patched QEMU and runs a small
-# workload in it, printing its output. (Record and replay join here once they exist.)
+# workload in it, printing its output; then records the same workload and shows what the
+# recording holds. (Replay joins here once it exists.)
 set -euo pipefail
 KVMRR=$(dirname "$0")/../build/bin/kvm-rr
 
@@ -21,3 +22,15 @@ sed 's/^/  | /' <<<"$workload"
 start=$(date +%s.%N)
 "$KVMRR" run --timeout 600 -- "$workload"
 echo "demo: guest exited with status 0 after $(echo "$(date +%s.%N) - $start" | bc | cut -c1-4) s"
+
+rec=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-demo.XXXXXX")
+trap 'rm -rf "$rec"' EXIT
+echo
+echo "demo: recording the same workload (kvm-rr record -o $rec/recording)"
+"$KVMRR" record --timeout 600 -o "$rec/recording" -- "$workload" >/dev/null
+echo "demo: what the recording holds (kvm-rr dump):"
+"$KVMRR" dump "$rec/recording" | sed 's/^/  | /'
+echo "demo: a few of its events, symbolized (kvm-rr dump --events):"
+# awk reads to the end: a pipeline that stops reading early would fail under pipefail.
+"$KVMRR" dump --events "$rec/recording" |
+  awk '/ (syscall|cfu|yield_window|io_in) |user=0x0 sync/ && !seen[$2]++ { print "  | " substr($0, 1, 150) }'
