@@ -59,6 +59,9 @@ Vmlinux::Vmlinux(const std::filesystem::path& path) : path_(path) {
     if (!gelf_getshdr(scn, &sh)) continue;
     Elf_Data* data = elf_getdata(scn, nullptr);
     if (!data) continue;
+    if (sh.sh_type == SHT_PROGBITS && sh.sh_addr != 0) {
+      sections_.push_back({sh.sh_addr, sh.sh_size, sh.sh_offset});
+    }
     if (sh.sh_type == SHT_SYMTAB) {
       size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
       for (size_t i = 0; i < n; i++) {
@@ -94,6 +97,20 @@ Vmlinux::Vmlinux(const std::filesystem::path& path) : path_(path) {
   while (!banner_.empty() && banner_.back() == '\n') banner_.pop_back();
   elf.reset();
   ::close(fd);
+}
+
+std::optional<std::vector<uint8_t>> Vmlinux::read(uint64_t addr, size_t n) const {
+  for (const Section& s : sections_) {
+    if (addr < s.addr || addr - s.addr > s.size || s.size - (addr - s.addr) < n) continue;
+    std::vector<uint8_t> out(n);
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    ssize_t got = ::pread(fd, out.data(), n, off_t(s.offset + (addr - s.addr)));
+    ::close(fd);
+    if (got != ssize_t(n)) return std::nullopt;
+    return out;
+  }
+  return std::nullopt;
 }
 
 std::optional<uint64_t> Vmlinux::symbol(const std::string& name) const {

@@ -91,6 +91,28 @@ print(f"{len(rips)} kernel-mode interrupts, all right after port I/O or HLT")
 PY
 pass "kernel-mode interrupts are anchored to sync points"
 
+# kvm-rr check says the same from the log, and notices one changed value.
+"$KVMRR" check "$rec" >"$WORK/check" || { cat "$WORK/check"; fail "kvm-rr check failed on a fresh recording"; }
+expect_contains "$WORK/check" "check: OK"
+mutate=$BUILD/cmake/tests/kvmrr_mutate_recording
+first=$(grep -m1 -E '^#[0-9]+ interrupt .*user=0x0 sync=' "$WORK/events" | sed -E 's/^#([0-9]+) .*/\1/')
+[ -n "$first" ] || fail "no kernel-mode interrupt to mutate"
+elsewhere=$(nm "$BUILD/kernel/vmlinux" | awk '$3 == "_copy_from_user" {print "0x" $1}')
+"$mutate" "$rec" "$WORK/moved" --event "$first" --rip "$(printf '%#x' $((elsewhere + 16)))"
+set +e
+"$KVMRR" check "$WORK/moved" >"$WORK/check2"
+status=$?
+set -e
+cat "$WORK/check2"
+[ "$status" = 1 ] || fail "check passed a kernel-mode interrupt moved off its sync point (exit $status)"
+expect_contains "$WORK/check2" "#$first interrupt"
+expect_contains "$WORK/check2" "_copy_from_user+0x10>: not right after port I/O or HLT"
+expect_contains "$WORK/check2" "check: FAILED"
+"$mutate" "$rec" "$WORK/resync" --event "$first" --arg 2 0
+"$KVMRR" check "$WORK/resync" >"$WORK/check3" && fail "check passed a sync-point number of 0"
+expect_contains "$WORK/check3" "sync point 0 does not follow"
+pass "kvm-rr check: OK on the recording, names the event when one value is changed"
+
 # Symbolized with the recorded kernel; another ELF is refused as the wrong vmlinux.
 grep -qE '^#[0-9]+ io_in .* <[a-z_0-9.]+(\+0x[0-9a-f]+)?>' "$WORK/events" ||
   fail "dump --events did not symbolize kernel RIPs"

@@ -33,5 +33,6 @@ bool wants_help(const std::vector<std::string>& args);
 std::unique_ptr<Command> make_dump_command();
 std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_record_command();
+std::unique_ptr<Command> make_check_command();
 
 }  // namespace kvmrr

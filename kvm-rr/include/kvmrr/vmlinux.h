@@ -27,6 +27,9 @@ class Vmlinux {
   // Empty when the image has no build-id note.
   const std::string& build_id() const { return build_id_; }
   size_t symbol_count() const { return symbols_.size(); }
+  // n bytes of the image at a kernel virtual address (from its loaded sections), or
+  // nullopt when the range is not inside one.
+  std::optional<std::vector<uint8_t>> read(uint64_t addr, size_t n) const;
 
  private:
   struct Symbol {
@@ -36,6 +39,10 @@ class Vmlinux {
   };
   std::filesystem::path path_;
   std::vector<Symbol> symbols_;  // sorted by address
+  struct Section {
+    uint64_t addr, size, offset;
+  };
+  std::vector<Section> sections_;  // PROGBITS sections with an address
   std::string banner_;
   std::string build_id_;
 };

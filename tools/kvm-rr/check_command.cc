@@ -1,0 +1,124 @@
+// kvm-rr check: what a recording promises, checked from the log and the recorded kernel.
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "command.h"
+#include "install.h"
+#include "kvmrr/recording.h"
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The instruction ending at rip is port I/O or HLT: IN/OUT with DX (EC-EF), HLT (F4), or
+// IN/OUT with an 8-bit port (E4-E7 ib). A 16-bit operand prefix does not move these bytes.
+bool follows_sync_instruction(const std::vector<uint8_t>& two_before) {
+  if (two_before.size() != 2) return false;
+  uint8_t last = two_before[1], first = two_before[0];
+  return (last >= 0xEC && last <= 0xEF) || last == 0xF4 || (first >= 0xE4 && first <= 0xE7);
+}
+
+class CheckCommand : public Command {
+ public:
+  std::string_view name() const override { return "check"; }
+  std::string_view summary() const override { return "check a recording's sync-point anchoring"; }
+  std::string_view help() const override {
+    return "usage: kvm-rr check [--vmlinux FILE] DIR\n\n"
+           "Checks, from the recording and the recorded kernel alone, that every interrupt\n"
+           "taken in kernel mode is anchored to a sync point: its RIP follows a port I/O or\n"
+           "HLT instruction in vmlinux, and its per-vCPU sync-point number increases. Also\n"
+           "checks that kernel entries from user mode come from user addresses and that the\n"
+           "event stream is complete. Prints one line per problem (event index, vCPU, RIP,\n"
+           "symbol) and a summary line `check: OK ...` or `check: FAILED ...`.\n\n"
+           "  --vmlinux FILE   the recorded kernel (default: build/kernel/vmlinux; its\n"
+           "                   build-id must match the recording's)\n\n"
+           "Exit status: 0 when every check holds, 1 when one fails, 3 for an unreadable\n"
+           "recording or wrong vmlinux, 2 for usage.\n";
+  }
+
+  int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
+    std::string dir, vmlinux_path;
+    for (size_t i = 0; i < args.size(); i++) {
+      if (args[i] == "--vmlinux" && i + 1 < args.size()) {
+        vmlinux_path = args[++i];
+      } else if (!args[i].empty() && args[i][0] != '-' && dir.empty()) {
+        dir = args[i];
+      } else {
+        fmt::print(err, "kvm-rr check: unexpected argument '{}'\n{}", args[i], help());
+        return kExitUsage;
+      }
+    }
+    if (dir.empty()) {
+      fmt::print(err, "{}", help());
+      return kExitUsage;
+    }
+    try {
+      Recording rec = Recording::open(dir);
+      if (vmlinux_path.empty()) vmlinux_path = Install::locate().vmlinux.string();
+      Vmlinux vmlinux(vmlinux_path);
+      if (vmlinux.build_id() != rec.meta().vmlinux_build_id) {
+        fmt::print(err, "kvm-rr check: {}: wrong vmlinux: build-id {}, the recording was made with {}\n",
+                   vmlinux_path, vmlinux.build_id(), rec.meta().vmlinux_build_id);
+        return kExitBadRecording;
+      }
+      auto reader = rec.open_events();
+      std::map<uint32_t, uint64_t> last_sync;
+      uint64_t kernel_interrupts = 0, entries = 0, problems = 0;
+      auto problem = [&](uint64_t idx, const Event& e, const std::string& what) {
+        if (++problems <= 50) {
+          fmt::print(out, "#{} {} vcpu={} rip={:#x} <{}>: {}\n", idx, to_string(e.type), e.vcpu, e.rip,
+                     vmlinux.symbolize(e.rip), what);
+        }
+      };
+      Event e;
+      while (reader->next(e)) {
+        uint64_t idx = reader->index();
+        bool entry = e.type == EventType::Syscall || e.type == EventType::Exception ||
+                     (e.type == EventType::Interrupt && e.nargs >= 2 && e.args[1] == 1);
+        if (entry) {
+          entries++;
+          if (e.rip >= 0x0000800000000000ull) problem(idx, e, "kernel entry from user mode at a kernel address");
+          continue;
+        }
+        if (e.type != EventType::Interrupt) continue;
+        kernel_interrupts++;
+        if (e.nargs < 3) {
+          problem(idx, e, "kernel-mode interrupt without a sync-point number");
+          continue;
+        }
+        uint64_t sync = e.args[2];
+        if (sync <= last_sync[e.vcpu]) {
+          problem(idx, e, fmt::format("sync point {} does not follow {}", sync, last_sync[e.vcpu]));
+        }
+        last_sync[e.vcpu] = sync;
+        auto bytes = vmlinux.read(e.rip - 2, 2);
+        if (!bytes) {
+          problem(idx, e, "RIP is not in the kernel image");
+        } else if (!follows_sync_instruction(*bytes)) {
+          problem(idx, e, fmt::format("not right after port I/O or HLT (bytes before: {:02x} {:02x})",
+                                      (*bytes)[0], (*bytes)[1]));
+        }
+      }
+      if (!reader->end().complete) {
+        fmt::print(out, "recording incomplete: {}\n", reader->end().reason);
+        problems++;
+      }
+      fmt::print(out, "check: {} events={} kernel_entries={} kernel_mode_interrupts={} problems={}\n",
+                 problems ? "FAILED" : "OK", reader->end().events, entries, kernel_interrupts, problems);
+      return problems ? kExitFailure : kExitOk;
+    } catch (const RecordingError& e) {
+      fmt::print(err, "kvm-rr check: {}\n", e.what());
+      return kExitBadRecording;
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_check_command() { return std::make_unique<CheckCommand>(); }
+
+}  // namespace kvmrr
