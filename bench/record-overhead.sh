@@ -66,7 +66,7 @@ mkdir -p "$(dirname "$OUT")"
   done
   echo
   echo "What is recorded so far: kernel entries from user mode with registers, RDTSC values,"
-  echo "device reads, yield windows and interrupts (held to sync points in kernel mode)."
-  echo "User-memory reads and DMA are not yet recorded, so these numbers will move."
+  echo "user-memory reads, device reads, yield windows and interrupts (held to sync points in"
+  echo "kernel mode). DMA publication is not yet recorded, so these numbers will move."
 } >"$OUT"
 cat "$OUT"
