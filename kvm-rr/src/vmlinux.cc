@@ -135,4 +135,15 @@ std::string Vmlinux::symbolize(uint64_t addr) const {
   return fmt::format("{:#x}", addr);
 }
 
+Vmlinux open_recorded_kernel(const std::filesystem::path& path, const std::string& want_build_id) {
+  Vmlinux v(path);
+  if (v.build_id() != want_build_id) {
+    throw RecordingError(Kind::Corrupt, path,
+                         fmt::format("wrong vmlinux: build-id {}, the recording was made with {}",
+                                     v.build_id().empty() ? "none" : v.build_id(),
+                                     want_build_id.empty() ? "an unknown kernel" : want_build_id));
+  }
+  return v;
+}
+
 }  // namespace kvmrr

@@ -59,12 +59,7 @@ class CheckCommand : public Command {
     try {
       Recording rec = Recording::open(dir);
       if (vmlinux_path.empty()) vmlinux_path = Install::locate().vmlinux.string();
-      Vmlinux vmlinux(vmlinux_path);
-      if (vmlinux.build_id() != rec.meta().vmlinux_build_id) {
-        fmt::print(err, "kvm-rr check: {}: wrong vmlinux: build-id {}, the recording was made with {}\n",
-                   vmlinux_path, vmlinux.build_id(), rec.meta().vmlinux_build_id);
-        return kExitBadRecording;
-      }
+      Vmlinux vmlinux = open_recorded_kernel(vmlinux_path, rec.meta().vmlinux_build_id);
       auto reader = rec.open_events();
       std::map<uint32_t, uint64_t> last_sync;
       uint64_t kernel_interrupts = 0, entries = 0, problems = 0;

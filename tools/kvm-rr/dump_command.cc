@@ -18,16 +18,7 @@ namespace fs = std::filesystem;
 // the build's own when it is the recorded kernel, else none (with a note why).
 std::unique_ptr<Vmlinux> kernel_for(const Recording& rec, const std::string& given, std::ostream& err) {
   const std::string& want = rec.meta().vmlinux_build_id;
-  if (!given.empty()) {
-    auto v = std::make_unique<Vmlinux>(given);  // unreadable: RecordingError, reported by run()
-    if (v->build_id() != want) {
-      throw RecordingError(RecordingError::Kind::Corrupt, given,
-                           fmt::format("wrong vmlinux: build-id {}, the recording was made with {}",
-                                       v->build_id().empty() ? "none" : v->build_id(),
-                                       want.empty() ? "an unknown kernel" : want));
-    }
-    return v;
-  }
+  if (!given.empty()) return std::make_unique<Vmlinux>(open_recorded_kernel(given, want));
   std::error_code ec;
   fs::path own = Install::locate().vmlinux;
   if (want.empty() || !fs::exists(own, ec)) return nullptr;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "command.h"
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -87,6 +89,35 @@ int guest_exit_status(std::string_view name, const GuestRunResult& r, const Gues
     return kExitGuestFailed;
   }
   return *r.guest_status;
+}
+
+std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs& args,
+                                          std::ostream& err, int* status) {
+  Install install = Install::locate();
+  if (std::string missing = install.missing(); !missing.empty()) {
+    fmt::print(err, "kvm-rr {}: not everything is built:\n{}", name, missing);
+    *status = kExitFailure;
+    return std::nullopt;
+  }
+  try {
+    return GuestMachine(install, args.guest);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(err, "kvm-rr {}: {}\n", name, e.what());
+    *status = kExitUsage;
+    return std::nullopt;
+  }
+}
+
+GuestRunResult run_prepared_guest(std::string_view name, const GuestMachine& machine,
+                                  GuestArgs& args, std::ostream& out, std::ostream& err) {
+  auto argv = machine.qemu_argv();
+  args.run.env.emplace_back("KVMRR_LIB", machine.install().core_lib.string());
+  if (args.verbose) {
+    std::string env;
+    for (const auto& [k, v] : args.run.env) env += k + "=" + v + " ";
+    fmt::print(err, "kvm-rr {}: {}{}\n", name, env, GuestMachine::shell_command(argv));
+  }
+  return run_guest(argv, args.run, out, err);
 }
 
 }  // namespace kvmrr

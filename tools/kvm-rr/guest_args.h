@@ -1,6 +1,7 @@
 #pragma once
 // Options every command that boots the default guest takes (run, record), parsed one way.
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -26,6 +27,17 @@ extern const char* const kGuestOptionsHelp;
 bool parse_guest_args(std::string_view command_name, const std::vector<std::string>& args,
                       GuestArgs& out, std::ostream& err,
                       const std::function<bool(const std::vector<std::string>&, size_t&)>& extra = {});
+
+// The machine for parsed args, with the installation located: nullopt when something is
+// not built (exit kExitFailure) or the options are impossible (kExitUsage), with the
+// reason printed to err; *status says which.
+std::optional<GuestMachine> prepare_guest(std::string_view command_name, const GuestArgs& args,
+                                          std::ostream& err, int* status);
+
+// Runs the machine's QEMU with env (KVMRR_LIB is added), printing the command line first
+// with --verbose.
+GuestRunResult run_prepared_guest(std::string_view command_name, const GuestMachine& machine,
+                                  GuestArgs& args, std::ostream& out, std::ostream& err);
 
 // Exit status for a finished guest run: the command's status, or 124/125 with the reason
 // printed to err.

@@ -56,27 +56,12 @@ class RecordCommand : public Command {
     }
     ga.guest.recording_dir = dir.string();
 
-    Install install = Install::locate();
-    if (std::string missing = install.missing(); !missing.empty()) {
-      fmt::print(err, "kvm-rr record: not everything is built:\n{}", missing);
-      return kExitFailure;
-    }
-    std::optional<GuestMachine> machine;
-    try {
-      machine.emplace(install, ga.guest);
-    } catch (const std::invalid_argument& e) {
-      fmt::print(err, "kvm-rr record: {}\n", e.what());
-      return kExitUsage;
-    }
-    auto argv = machine->qemu_argv();
-    ga.run.env = {{"KVMRR_LIB", install.core_lib.string()},
-                  {"KVMRR_VMLINUX", install.vmlinux.string()},
+    int prepared = kExitOk;
+    std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
+    if (!machine) return prepared;
+    ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()},
                   {"KVMRR_GUEST_COMMAND", ga.guest.command}};
-    if (ga.verbose) {
-      fmt::print(err, "kvm-rr record: KVMRR_LIB={} KVMRR_VMLINUX={} {}\n", install.core_lib.string(),
-                 install.vmlinux.string(), GuestMachine::shell_command(argv));
-    }
-    GuestRunResult r = run_guest(argv, ga.run, out, err);
+    GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);
     int status = guest_exit_status(name(), r, ga.run, err);
     if (status == kExitTimeout || status == kExitGuestFailed) return status;
 

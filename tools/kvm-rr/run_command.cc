@@ -29,25 +29,10 @@ class RunCommand : public Command {
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
     GuestArgs ga;
     if (!parse_guest_args(name(), args, ga, err)) return kExitUsage;
-    Install install = Install::locate();
-    if (std::string missing = install.missing(); !missing.empty()) {
-      fmt::print(err, "kvm-rr run: not everything is built:\n{}", missing);
-      return kExitFailure;
-    }
-    std::optional<GuestMachine> machine;
-    try {
-      machine.emplace(install, ga.guest);
-    } catch (const std::invalid_argument& e) {
-      fmt::print(err, "kvm-rr run: {}\n", e.what());
-      return kExitUsage;
-    }
-    auto argv = machine->qemu_argv();
-    if (ga.verbose) {
-      fmt::print(err, "kvm-rr run: KVMRR_LIB={} {}\n", install.core_lib.string(),
-                 GuestMachine::shell_command(argv));
-    }
-    ga.run.env.emplace_back("KVMRR_LIB", install.core_lib.string());
-    GuestRunResult r = run_guest(argv, ga.run, out, err);
+    int status = kExitOk;
+    std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &status);
+    if (!machine) return status;
+    GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);
     return guest_exit_status(name(), r, ga.run, err);
   }
 };

@@ -47,4 +47,8 @@ class Vmlinux {
   std::string build_id_;
 };
 
+// Opens the vmlinux a recording was made with: throws RecordingError (Corrupt, naming the
+// file) when its build-id is not want_build_id ("wrong vmlinux").
+Vmlinux open_recorded_kernel(const std::filesystem::path& path, const std::string& want_build_id);
+
 }  // namespace kvmrr
