@@ -32,7 +32,8 @@ size_t describe(char* buf, size_t size) {
   {
     std::lock_guard lock(g_mu);
     if (g_recorder) {
-      text = fmt::format("state: recording\nrecording: {}\nevents: {}\n",
+      text = fmt::format("state: {}\nrecording: {}\nevents: {}\n",
+                         g_recorder->failed() ? "recording FAILED (see QEMU's messages)" : "recording",
                          g_recorder->recording().dir().string(), g_recorder->events());
     } else {
       text = "state: idle (not recording, not replaying)\n";
@@ -82,7 +83,11 @@ int record_stop(char* err, size_t err_size) {
 void record_abort(const char* why) {
   std::lock_guard lock(g_mu);
   if (!g_recorder) return;
-  g_recorder->abort(why ? why : "aborted");
+  try {
+    g_recorder->abort(why ? why : "aborted");
+  } catch (const std::exception&) {
+    // abort() is the error path already; the caller reports the original error.
+  }
   g_last = fmt::format("{} (aborted: {})", g_recorder->recording().dir().string(), why ? why : "");
   g_recorder.reset();
 }
@@ -90,28 +95,44 @@ void record_abort(const char* why) {
 const char* snapshot_path() { return g_snapshot_path.c_str(); }
 
 // Log calls happen only between a successful start and stop, which QEMU brackets with the
-// VM stopped, so g_recorder cannot change under them.
+// VM stopped, so g_recorder cannot change under them. No exception may cross into QEMU: a
+// failure (a full disk, say) fails the recording, which then logs nothing more and ends
+// without an END frame, with the reason in meta.json and in rr_end_record's answer.
+template <typename F>
+void guarded(F&& f) {
+  if (!g_recorder || g_recorder->failed()) return;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    g_recorder->fail(e.what());
+    fprintf(stderr, "kvm-rr: recording failed: %s\n", e.what());
+  }
+}
+
 void log_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t size, uint64_t value) {
-  if (g_recorder) g_recorder->log_io_in(vcpu, *regs, port, size, value);
+  guarded([&] { g_recorder->log_io_in(vcpu, *regs, port, size, value); });
 }
 void log_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t value) {
-  if (g_recorder) g_recorder->log_mmio_read(vcpu, *regs, gpa, size, value);
+  guarded([&] { g_recorder->log_mmio_read(vcpu, *regs, gpa, size, value); });
 }
 void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64_t sync_point) {
-  if (g_recorder) g_recorder->log_interrupt(vcpu, *regs, vector, sync_point);
+  guarded([&] { g_recorder->log_interrupt(vcpu, *regs, vector, sync_point); });
 }
 
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
-  if (!g_recorder) return 0;
-  if (g_recorder->failed()) return -1;
-  try {
-    g_recorder->log_guest_records(static_cast<const uint8_t*>(records), size);
-    return 0;
-  } catch (const std::exception& e) {
-    g_recorder->fail(e.what());
-    set_error(err, err_size, e.what());
-    return -1;
-  }
+  // A failed recording was reported once; later drains just discard.
+  if (!g_recorder || g_recorder->failed()) return 0;
+  bool ok = true;
+  guarded([&] {
+    try {
+      g_recorder->log_guest_records(static_cast<const uint8_t*>(records), size);
+    } catch (const std::exception& e) {
+      set_error(err, err_size, e.what());
+      ok = false;
+      throw;
+    }
+  });
+  return ok ? 0 : -1;
 }
 
 const KvmrrQemuApi kApi = {

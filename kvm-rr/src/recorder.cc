@@ -201,6 +201,9 @@ void Recorder::fail(const std::string& why) {
   if (failure_.empty()) failure_ = why;
 }
 
+// finish() of a failed recording: the events written so far stay readable (flush may fail
+// again on a full disk; the stream then ends at its last whole frame), no END frame.
+
 bool Recorder::failed() const {
   std::lock_guard lock(mu_);
   return !failure_.empty();
@@ -216,7 +219,10 @@ void Recorder::finish() {
   if (!writer_) return;
   if (!failure_.empty()) {
     // No END frame: readers must not take a failed recording for a whole one.
-    writer_->flush();
+    try {
+      writer_->flush();
+    } catch (const RecordingError&) {
+    }
     RecordingMeta m = recording_.meta();
     m.extra["state"] = "failed";
     m.extra["failure"] = failure_;

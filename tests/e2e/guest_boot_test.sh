@@ -47,7 +47,7 @@ argv_file=$WORK/argv
 "$KVMRR" run --verbose -- 'exit 42' 2>"$argv_file" >/dev/null && fail "exit 42 reported success" || true
 qemu_line=$(sed -n 's/^kvm-rr run: //p' "$argv_file")
 set +e
-eval "env $qemu_line" >/dev/null 2>&1
+eval "$qemu_line" >/dev/null 2>&1
 status=$?
 set -e
 [ "$status" = 42 ] || fail "QEMU exited $status for a guest command that exited 42"

@@ -113,9 +113,11 @@ GuestRunResult run_prepared_guest(std::string_view name, const GuestMachine& mac
   auto argv = machine.qemu_argv();
   args.run.env.emplace_back("KVMRR_LIB", machine.install().core_lib.string());
   if (args.verbose) {
-    std::string env;
-    for (const auto& [k, v] : args.run.env) env += k + "=" + v + " ";
-    fmt::print(err, "kvm-rr {}: {}{}\n", name, env, GuestMachine::shell_command(argv));
+    // One line a shell can run again: `env` plus every word quoted.
+    std::vector<std::string> words{"env"};
+    for (const auto& [k, v] : args.run.env) words.push_back(k + "=" + v);
+    words.insert(words.end(), argv.begin(), argv.end());
+    fmt::print(err, "kvm-rr {}: {}\n", name, GuestMachine::shell_command(words));
   }
   return run_guest(argv, args.run, out, err);
 }
