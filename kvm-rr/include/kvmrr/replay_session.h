@@ -1,0 +1,66 @@
+#pragma once
+// The replay side of the core: hands a recording's events to the replaying QEMU in log order
+// and checks that the replayed kernel meets each one where it was recorded. The first
+// mismatch stops replay with a Divergence a kernel developer can act on.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kvmrr/qemu-abi.h"
+#include "kvmrr/recording.h"
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+
+struct Divergence {
+  uint64_t event_index = 0;       // the event replay could not match (or the end of the log)
+  uint32_t vcpu = 0;
+  std::string what;               // one line: what differed
+  std::optional<Event> expected;  // the recorded event, if any
+  std::optional<KvmrrRegs> actual;
+  std::deque<Event> recent;       // the events consumed just before, oldest first
+  uint64_t recent_first_index = 0;
+};
+
+class ReplaySession {
+ public:
+  static constexpr size_t kRecentEvents = 16;
+
+  // vmlinux (optional) symbolizes reports. Throws RecordingError for unreadable recordings.
+  explicit ReplaySession(const Recording& recording, const Vmlinux* vmlinux = nullptr);
+
+  // The next event in log order without consuming it; nullptr at the end of the log.
+  const Event* peek();
+  // Consumes the next event, which must be of `type` for `vcpu`, recorded at the RIP in
+  // `regs` and, when the recording has a digest, with the same registers. Returns the event,
+  // or nullptr after recording a divergence (every later call returns nullptr too).
+  const Event* expect(EventType type, uint32_t vcpu, const KvmrrRegs& regs);
+  // As expect(), for kernel entries from user mode, whose check is the entry itself.
+  const Event* expect_entry(uint32_t vcpu);
+
+  uint64_t consumed() const { return consumed_; }
+  bool at_end();
+  // True once the whole log was consumed and the stream was complete.
+  bool finished();
+  const std::optional<Divergence>& divergence() const { return divergence_; }
+  // The divergence as text: event index, vCPU, expected vs actual RIP (symbolized) and
+  // registers, and the last events before it.
+  std::string report() const;
+
+ private:
+  bool fill();
+  void diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual, bool have_expected);
+  std::string sym(uint64_t rip) const;
+
+  std::unique_ptr<TraceReader> reader_;
+  const Vmlinux* vmlinux_;
+  std::optional<Event> next_;
+  bool eof_ = false;
+  uint64_t consumed_ = 0;
+  std::deque<Event> recent_;
+  std::optional<Divergence> divergence_;
+};
+
+}  // namespace kvmrr

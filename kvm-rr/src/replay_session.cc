@@ -1,0 +1,140 @@
+#include "kvmrr/replay_session.h"
+
+#include <fmt/format.h>
+
+#include "kvmrr/recorder.h"
+
+namespace kvmrr {
+
+namespace {
+const char* const kRegNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+}
+
+ReplaySession::ReplaySession(const Recording& recording, const Vmlinux* vmlinux)
+    : reader_(recording.open_events()), vmlinux_(vmlinux) {}
+
+bool ReplaySession::fill() {
+  if (next_) return true;
+  if (eof_) return false;
+  Event e;
+  if (!reader_->next(e)) {
+    eof_ = true;
+    return false;
+  }
+  next_ = std::move(e);
+  return true;
+}
+
+const Event* ReplaySession::peek() {
+  if (divergence_ || !fill()) return nullptr;
+  return &*next_;
+}
+
+bool ReplaySession::at_end() { return !divergence_ && !fill(); }
+
+bool ReplaySession::finished() { return at_end() && reader_->end().complete; }
+
+std::string ReplaySession::sym(uint64_t rip) const {
+  if (!vmlinux_ || rip < 0xffff800000000000ull) return fmt::format("{:#x}", rip);
+  return fmt::format("{:#x} <{}>", rip, vmlinux_->symbolize(rip));
+}
+
+void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual,
+                            bool have_expected) {
+  Divergence d;
+  d.event_index = consumed_;
+  d.vcpu = vcpu;
+  d.what = std::move(what);
+  if (have_expected) d.expected = next_;
+  if (actual) d.actual = *actual;
+  d.recent = recent_;
+  d.recent_first_index = consumed_ - recent_.size();
+  divergence_ = std::move(d);
+}
+
+const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const KvmrrRegs& regs) {
+  if (divergence_) return nullptr;
+  if (!fill()) {
+    diverge(fmt::format("the replayed kernel reached a {} at {} on vCPU {}, but the log has no "
+                        "more events{}", to_string(type), sym(regs.rip), vcpu,
+                        reader_->end().complete ? "" : " (the recording is incomplete)"),
+            vcpu, &regs, false);
+    return nullptr;
+  }
+  const Event& e = *next_;
+  if (e.type != type || e.vcpu != vcpu) {
+    diverge(fmt::format("expected {} on vCPU {} at {}; the replayed kernel reached a {} on vCPU {} "
+                        "at {}", to_string(e.type), e.vcpu, sym(e.rip), to_string(type), vcpu,
+                        sym(regs.rip)),
+            vcpu, &regs, true);
+    return nullptr;
+  }
+  if (e.rip != regs.rip) {
+    diverge(fmt::format("{} on vCPU {}: expected RIP {}, actual {}", to_string(type), vcpu,
+                        sym(e.rip), sym(regs.rip)),
+            vcpu, &regs, true);
+    return nullptr;
+  }
+  if (e.digest != 0 && e.digest != register_digest(regs)) {
+    diverge(fmt::format("{} on vCPU {} at {}: same RIP, different registers (digest {:#018x}, "
+                        "recorded {:#018x})", to_string(type), vcpu, sym(regs.rip),
+                        register_digest(regs), e.digest),
+            vcpu, &regs, true);
+    return nullptr;
+  }
+  recent_.push_back(std::move(*next_));
+  if (recent_.size() > kRecentEvents) recent_.pop_front();
+  next_.reset();
+  consumed_++;
+  return &recent_.back();
+}
+
+const Event* ReplaySession::expect_entry(uint32_t vcpu) {
+  if (divergence_) return nullptr;
+  const Event* e = peek();
+  bool entry = e && (e->type == EventType::Syscall || e->type == EventType::Exception ||
+                     (e->type == EventType::Interrupt && e->nargs >= 2 && e->args[1] == 1));
+  if (!e || !entry || e->vcpu != vcpu) {
+    diverge(e ? fmt::format("vCPU {} returned to user mode; the log expected {} on vCPU {} at {}",
+                            vcpu, to_string(e->type), e->vcpu, sym(e->rip))
+              : fmt::format("vCPU {} returned to user mode, but the log has no more events", vcpu),
+            vcpu, nullptr, e != nullptr);
+    return nullptr;
+  }
+  recent_.push_back(std::move(*next_));
+  if (recent_.size() > kRecentEvents) recent_.pop_front();
+  next_.reset();
+  consumed_++;
+  return &recent_.back();
+}
+
+std::string ReplaySession::report() const {
+  if (!divergence_) return "no divergence\n";
+  std::function<std::string(uint64_t)> symbolize;
+  if (vmlinux_) symbolize = [this](uint64_t a) { return vmlinux_->symbolize(a); };
+  const Divergence& d = *divergence_;
+  std::string out = fmt::format("DIVERGED at event {} on vCPU {}: {}\n", d.event_index, d.vcpu, d.what);
+  if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index,
+                                     describe(*d.expected, symbolize));
+  if (d.actual) {
+    out += fmt::format("  actual:   rip={} rflags={:#x} cpl={}\n", sym(d.actual->rip), d.actual->rflags,
+                       d.actual->cpl);
+    for (int i = 0; i < 16; i += 4) {
+      out += "           ";
+      for (int j = i; j < i + 4; j++) out += fmt::format(" {}={:#018x}", kRegNames[j], d.actual->gpr[j]);
+      out += "\n";
+    }
+  }
+  if (!d.recent.empty()) {
+    out += fmt::format("  the {} events before it:\n", d.recent.size());
+    uint64_t idx = d.recent_first_index;
+    for (const Event& e : d.recent) {
+      out += fmt::format("    #{} {}\n", idx++,
+                         describe(e, symbolize));
+    }
+  }
+  return out;
+}
+
+}  // namespace kvmrr
