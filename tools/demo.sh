@@ -34,3 +34,5 @@ echo "demo: a few of its events, symbolized (kvm-rr dump --events):"
 # awk reads to the end: a pipeline that stops reading early would fail under pipefail.
 "$KVMRR" dump --events "$rec/recording" |
   awk '/ (syscall|cfu|yield_window|io_in) |user=0x0 sync/ && !seen[$2]++ { print "  | " substr($0, 1, 150) }'
+echo "demo: every interrupt taken in kernel mode sits at a sync point (kvm-rr check):"
+"$KVMRR" check "$rec/recording" | sed 's/^/  | /'
