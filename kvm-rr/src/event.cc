@@ -43,6 +43,11 @@ void Event::push_arg(uint64_t v) {
   args[nargs++] = v;
 }
 
+bool is_user_entry(const Event& e) {
+  return e.type == EventType::Syscall || e.type == EventType::Exception ||
+         (e.type == EventType::Interrupt && e.nargs >= 2 && e.args[1] == 1);
+}
+
 std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize) {
   const EventTypeInfo& info = event_type_info(e.type);
   std::string s = fmt::format("{} vcpu={} rip={:#x}", info.name, e.vcpu, e.rip);

@@ -53,6 +53,15 @@ void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* ac
   divergence_ = std::move(d);
 }
 
+// The matched event moves into the window of recent events the reports show.
+const Event* ReplaySession::consume() {
+  recent_.push_back(std::move(*next_));
+  if (recent_.size() > kRecentEvents) recent_.pop_front();
+  next_.reset();
+  consumed_++;
+  return &recent_.back();
+}
+
 const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const KvmrrRegs& regs) {
   if (divergence_) return nullptr;
   if (!fill()) {
@@ -83,30 +92,20 @@ const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const KvmrrReg
             vcpu, &regs, true);
     return nullptr;
   }
-  recent_.push_back(std::move(*next_));
-  if (recent_.size() > kRecentEvents) recent_.pop_front();
-  next_.reset();
-  consumed_++;
-  return &recent_.back();
+  return consume();
 }
 
 const Event* ReplaySession::expect_entry(uint32_t vcpu) {
   if (divergence_) return nullptr;
   const Event* e = peek();
-  bool entry = e && (e->type == EventType::Syscall || e->type == EventType::Exception ||
-                     (e->type == EventType::Interrupt && e->nargs >= 2 && e->args[1] == 1));
-  if (!e || !entry || e->vcpu != vcpu) {
+  if (!e || !is_user_entry(*e) || e->vcpu != vcpu) {
     diverge(e ? fmt::format("vCPU {} returned to user mode; the log expected {} on vCPU {} at {}",
                             vcpu, to_string(e->type), e->vcpu, sym(e->rip))
               : fmt::format("vCPU {} returned to user mode, but the log has no more events", vcpu),
             vcpu, nullptr, e != nullptr);
     return nullptr;
   }
-  recent_.push_back(std::move(*next_));
-  if (recent_.size() > kRecentEvents) recent_.pop_front();
-  next_.reset();
-  consumed_++;
-  return &recent_.back();
+  return consume();
 }
 
 std::string ReplaySession::report() const {

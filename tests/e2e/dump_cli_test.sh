@@ -8,10 +8,7 @@ rec=$WORK/rec
 mkdir -p "$rec"
 echo '{"format_version": 1, "kvmrr_version": ' >"$rec/meta.json"
 : >"$rec/snapshot"; : >"$rec/events"
-set +e
-"$KVMRR" dump "$rec" >"$WORK/out" 2>"$WORK/err"
-status=$?
-set -e
+run "$KVMRR" dump "$rec" >"$WORK/out" 2>"$WORK/err"
 [ "$status" != 0 ] || fail "dump of a recording with a corrupt meta.json exited 0"
 expect_contains "$WORK/err" "$rec/meta.json"
 pass "corrupt meta.json: exit $status, $(cat "$WORK/err")"

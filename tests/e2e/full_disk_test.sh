@@ -15,19 +15,14 @@ mkdir -p "$small"
 mount -t tmpfs -o size=36m tmpfs "$small"
 trap 'umount "$small" 2>/dev/null; rm -rf "$WORK"' EXIT
 
-set +e
 # The snapshot (~31 MiB) fits; 16 MiB of random data copied from user space does not.
-"$KVMRR" record --timeout 300 -o "$small/rec" -- \
+run "$KVMRR" record --timeout 300 -o "$small/rec" -- \
   'dd if=/dev/urandom of=/tmp/r bs=1M count=16 2>/dev/null; echo copied' >"$WORK/out" 2>"$WORK/err"
-status=$?
-set -e
 cat "$WORK/out" "$WORK/err"
 [ "$status" = 125 ] || fail "kvm-rr record exited $status on a full disk (want 125)"
 expect_contains "$WORK/err" "No space left on device"
-set +e
-"$KVMRR" dump "$small/rec" >"$WORK/dump" 2>"$WORK/derr"
-dstatus=$?
-set -e
+run "$KVMRR" dump "$small/rec" >"$WORK/dump" 2>"$WORK/derr"
+dstatus=$status
 cat "$WORK/dump" "$WORK/derr"
 [ "$dstatus" = 3 ] || fail "dump of the failed recording exited $dstatus (want 3)"
 expect_contains "$WORK/dump" "status: incomplete"

@@ -7,6 +7,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# run CMD...: runs CMD without stopping the test when it fails; its exit status is in $status.
+run() {
+  set +e
+  "$@"
+  status=$?
+  set -e
+}
 pass() { echo "ok: $*"; }
 
 # expect_contains FILE TEXT: FILE has a line containing TEXT.

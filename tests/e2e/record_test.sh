@@ -7,11 +7,8 @@
 need_built
 
 rec=$WORK/pipeline
-set +e
-"$KVMRR" record --timeout 300 -o "$rec" -- \
+run "$KVMRR" record --timeout 300 -o "$rec" -- \
   'cd /tmp && seq 1 5000 > n && sort -rn n | head -n 2 && md5sum n && exit 3' >"$WORK/out" 2>"$WORK/err"
-status=$?
-set -e
 cat "$WORK/out" "$WORK/err"
 [ "$status" = 3 ] || fail "kvm-rr record exited $status, the command exited 3"
 expect_contains "$WORK/out" "5000"
@@ -99,10 +96,7 @@ first=$(grep -m1 -E '^#[0-9]+ interrupt .*user=0x0 sync=' "$WORK/events" | sed -
 [ -n "$first" ] || fail "no kernel-mode interrupt to mutate"
 elsewhere=$(nm "$BUILD/kernel/vmlinux" | awk '$3 == "_copy_from_user" {print "0x" $1}')
 "$mutate" "$rec" "$WORK/moved" --event "$first" --rip "$(printf '%#x' $((elsewhere + 16)))"
-set +e
-"$KVMRR" check "$WORK/moved" >"$WORK/check2"
-status=$?
-set -e
+run "$KVMRR" check "$WORK/moved" >"$WORK/check2"
 cat "$WORK/check2"
 [ "$status" = 1 ] || fail "check passed a kernel-mode interrupt moved off its sync point (exit $status)"
 expect_contains "$WORK/check2" "#$first interrupt"
@@ -116,10 +110,7 @@ pass "kvm-rr check: OK on the recording, names the event when one value is chang
 # Symbolized with the recorded kernel; another ELF is refused as the wrong vmlinux.
 grep -qE '^#[0-9]+ io_in .* <[a-z_0-9.]+(\+0x[0-9a-f]+)?>' "$WORK/events" ||
   fail "dump --events did not symbolize kernel RIPs"
-set +e
-"$KVMRR" dump --events --vmlinux "$BUILD/bin/kvm-rr" "$rec" >/dev/null 2>"$WORK/err"
-status=$?
-set -e
+run "$KVMRR" dump --events --vmlinux "$BUILD/bin/kvm-rr" "$rec" >/dev/null 2>"$WORK/err"
 [ "$status" = 3 ] || fail "dump with a wrong vmlinux exited $status"
 expect_contains "$WORK/err" "wrong vmlinux"
 pass "RIPs symbolized with the recorded kernel; a wrong vmlinux is named"

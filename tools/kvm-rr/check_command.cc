@@ -72,9 +72,7 @@ class CheckCommand : public Command {
       Event e;
       while (reader->next(e)) {
         uint64_t idx = reader->index();
-        bool entry = e.type == EventType::Syscall || e.type == EventType::Exception ||
-                     (e.type == EventType::Interrupt && e.nargs >= 2 && e.args[1] == 1);
-        if (entry) {
+        if (is_user_entry(e)) {
           entries++;
           if (e.rip >= 0x0000800000000000ull) problem(idx, e, "kernel entry from user mode at a kernel address");
           continue;

@@ -59,6 +59,10 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// A kernel entry from user mode: a syscall, an exception from user mode, or an interrupt
+// taken in user mode (args[1] == 1). Replay jumps from user mode straight to these.
+bool is_user_entry(const Event& e);
+
 // One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B". With a symbolizer,
 // the RIP is followed by its symbol: "rip=0xffffffff81000000 <do_syscall_64+0x10>".
 std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize = {});

@@ -51,6 +51,7 @@ class ReplaySession {
 
  private:
   bool fill();
+  const Event* consume();
   void diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual, bool have_expected);
   std::string sym(uint64_t rip) const;
 
