@@ -97,7 +97,8 @@ const char* snapshot_path() { return g_snapshot_path.c_str(); }
 // Log calls happen only between a successful start and stop, which QEMU brackets with the
 // VM stopped, so g_recorder cannot change under them. No exception may cross into QEMU: a
 // failure (a full disk, say) fails the recording, which then logs nothing more and ends
-// without an END frame, with the reason in meta.json and in rr_end_record's answer.
+// without an END frame; the reason goes to stderr now, to rr_end_record's answer, and to
+// meta.json where the disk still has room.
 template <typename F>
 void guarded(F&& f) {
   if (!g_recorder || g_recorder->failed()) return;
