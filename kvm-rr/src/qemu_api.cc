@@ -1,6 +1,7 @@
 // libkvmrr-qemu.so: what the patched QEMU loads (see include/kvmrr/qemu-abi.h). Translates
 // the plain C calls into the core's classes and C++ exceptions into error strings.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 #include "kvmrr/format.h"
 #include "kvmrr/qemu-abi.h"
 #include "kvmrr/recorder.h"
+#include "kvmrr/replayer.h"
 
 namespace {
 
@@ -136,6 +138,80 @@ int log_guest_records(const void* records, size_t size, char* err, size_t err_si
   return ok ? 0 : -1;
 }
 
+// Replay: one per QEMU process, created before the first vCPU instruction and used by the
+// vCPU thread. As for recording, no exception crosses into QEMU: an unexpected one ends
+// replay, and replay_finish() reports it.
+std::unique_ptr<kvmrr::Replayer> g_replayer;
+std::string g_replay_error;
+using Step = kvmrr::Replayer::Step;
+
+template <typename F>
+int replaying(F&& f) {
+  if (!g_replayer || !g_replay_error.empty()) return KVMRR_REPLAY_STOP;
+  try {
+    return f() == Step::Continue ? KVMRR_REPLAY_CONTINUE : KVMRR_REPLAY_STOP;
+  } catch (const std::exception& e) {
+    g_replay_error = e.what();
+    return KVMRR_REPLAY_STOP;
+  }
+}
+
+int replay_start(const char* dir, KvmrrReplayInfo* info, char* err, size_t err_size) {
+  const char* vmlinux = getenv("KVMRR_VMLINUX");
+  if (!vmlinux || !*vmlinux) {
+    set_error(err, err_size, "KVMRR_VMLINUX is not set: replay needs the recorded guest kernel's vmlinux");
+    return -1;
+  }
+  try {
+    g_replayer = std::make_unique<kvmrr::Replayer>(dir, vmlinux);
+    *info = g_replayer->info();
+    return 0;
+  } catch (const std::exception& e) {
+    set_error(err, err_size, e.what());
+    return -1;
+  }
+}
+int replay_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t size, uint64_t* value) {
+  return replaying([&] { return g_replayer->io_in(vcpu, *regs, port, size, value); });
+}
+int replay_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t* value) {
+  return replaying([&] { return g_replayer->mmio_read(vcpu, *regs, gpa, size, value); });
+}
+int replay_sync_point(uint32_t vcpu, uint64_t sync_count, uint32_t halted, int32_t* vector) {
+  *vector = -1;
+  return replaying([&] { return g_replayer->sync_point(vcpu, sync_count, halted != 0, vector); });
+}
+int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
+  return replaying([&] { return g_replayer->interrupt(vcpu, *regs, vector); });
+}
+int replay_user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
+  return replaying([&] { return g_replayer->user_entry(vcpu, entry); });
+}
+int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* value) {
+  return replaying([&] { return g_replayer->tsc(vcpu, *regs, rip, value); });
+}
+int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len,
+                     uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
+  return replaying([&] { return g_replayer->user_read(vcpu, *regs, rip, uaddr, len, kind, write, opaque); });
+}
+int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
+  return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
+}
+int replay_guest_records(const void* records, size_t size) {
+  return replaying([&] { return g_replayer->guest_records(static_cast<const uint8_t*>(records), size); });
+}
+int replay_finish() {
+  if (!g_replayer) return 2;
+  if (!g_replay_error.empty()) fprintf(stderr, "kvm-rr replay: error: %s\n", g_replay_error.c_str());
+  try {
+    int status = g_replayer->finish();
+    return g_replay_error.empty() ? status : 2;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "kvm-rr replay: error: %s\n", e.what());
+    return 2;
+  }
+}
+
 const KvmrrQemuApi kApi = {
     .abi_version = KVMRR_QEMU_ABI_VERSION,
     .format_version = kvmrr::kFormatVersion,
@@ -149,6 +225,17 @@ const KvmrrQemuApi kApi = {
     .log_mmio_read = log_mmio_read,
     .log_interrupt = log_interrupt,
     .log_guest_records = log_guest_records,
+    .replay_start = replay_start,
+    .replay_io_in = replay_io_in,
+    .replay_mmio_read = replay_mmio_read,
+    .replay_sync_point = replay_sync_point,
+    .replay_interrupt = replay_interrupt,
+    .replay_user_entry = replay_user_entry,
+    .replay_tsc = replay_tsc,
+    .replay_user_read = replay_user_read,
+    .replay_yield_window = replay_yield_window,
+    .replay_guest_records = replay_guest_records,
+    .replay_finish = replay_finish,
 };
 
 }  // namespace

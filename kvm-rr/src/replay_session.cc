@@ -53,6 +53,16 @@ void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* ac
   divergence_ = std::move(d);
 }
 
+const Event* ReplaySession::take() {
+  if (divergence_ || !fill()) return nullptr;
+  return consume();
+}
+
+void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const KvmrrRegs* actual) {
+  if (divergence_) return;
+  diverge(std::move(what), vcpu, actual, fill());
+}
+
 // The matched event moves into the window of recent events the reports show.
 const Event* ReplaySession::consume() {
   recent_.push_back(std::move(*next_));

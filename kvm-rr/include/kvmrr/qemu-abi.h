@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 4
+#define KVMRR_QEMU_ABI_VERSION 5
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -41,6 +41,7 @@ typedef struct KvmrrRecordInfo {
     uint64_t memory_mb;
     const KvmrrCpuidEntry *cpuid;
     size_t cpuid_count;
+    uint64_t guest_ring_gpa;     /* where the guest registered its event ring, 0 if not */
 } KvmrrRecordInfo;
 
 /* Register state of a vCPU at an event, for the event's RIP and register digest. */
@@ -49,6 +50,43 @@ typedef struct KvmrrRegs {
     uint64_t rip, rflags;
     uint32_t cpl;
 } KvmrrRegs;
+
+/* What the replaying QEMU needs from a recording (filled in by replay_start). */
+#define KVMRR_REPLAY_MAX_VCPUS 8
+typedef struct KvmrrReplayInfo {
+    uint64_t guest_ring_gpa;     /* the guest's event ring (kvmrr/guest-abi.h) */
+    uint64_t hook_tsc;           /* guest address of kvmrr_tsc(): RDI gets the logged TSC */
+    uint64_t hook_user_read;     /* guest address of kvmrr_user_read(): user bytes written */
+    /* Yield count of each vCPU's first yield window, for the ring's yield_target;
+     * UINT64_MAX when the vCPU has none. */
+    uint64_t yield_target[KVMRR_REPLAY_MAX_VCPUS];
+    uint32_t smp;
+} KvmrrReplayInfo;
+
+/* A kernel entry from user mode that replay performs instead of running user code. */
+#define KVMRR_ENTRY_SYSCALL 1
+#define KVMRR_ENTRY_EXCEPTION 2
+#define KVMRR_ENTRY_INTERRUPT 3
+typedef struct KvmrrUserEntry {
+    uint32_t kind;               /* KVMRR_ENTRY_* */
+    uint32_t vector;             /* syscall number, exception or interrupt vector */
+    uint64_t error_code;
+    uint64_t cr2;
+    /* The user register file in struct pt_regs order: r15 r14 r13 r12 bp bx r11 r10 r9 r8
+     * ax cx dx si di orig_ax ip cs flags sp ss. */
+    uint64_t regs[21];
+} KvmrrUserEntry;
+
+/* Writes len bytes at a guest virtual address of the vCPU; returns 0, or -1 if unmapped. */
+typedef int (*KvmrrGuestWriteFn)(void *opaque, uint64_t vaddr, const void *buf, size_t len);
+
+/*
+ * Replay calls return KVMRR_REPLAY_CONTINUE, or KVMRR_REPLAY_STOP when replay is over: the
+ * log is exhausted or the replayed kernel diverged. QEMU then calls replay_finish() and
+ * exits with the status it returns.
+ */
+#define KVMRR_REPLAY_CONTINUE 0
+#define KVMRR_REPLAY_STOP 1
 
 typedef struct KvmrrQemuApi {
     /* KVMRR_QEMU_ABI_VERSION the library was built with. */
@@ -99,6 +137,46 @@ typedef struct KvmrrQemuApi {
      * malformed (the recording is then marked failed and ignores further events).
      */
     int (*log_guest_records)(const void *records, size_t size, char *err, size_t err_size);
+
+    /*
+     * Replay (TCG only). replay_start opens the recording in dir and checks it against the
+     * guest kernel in $KVMRR_VMLINUX (build-id); 0, or -1 with a message in err. QEMU loads
+     * the snapshot itself, runs only the kernel, and calls the functions below at the points
+     * where the recorder logged; each consumes the next event in log order and checks it
+     * (type, vCPU, RIP, register digest).
+     */
+    int (*replay_start)(const char *dir, KvmrrReplayInfo *info, char *err, size_t err_size);
+    /* Device reads: *value gets the logged value. Device writes are not events. */
+    int (*replay_io_in)(uint32_t vcpu, const KvmrrRegs *regs, uint16_t port, uint32_t size,
+                        uint64_t *value);
+    int (*replay_mmio_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t gpa, uint32_t size,
+                            uint64_t *value);
+    /*
+     * The vCPU reached its sync point number sync_count (port I/O or, with halted set, HLT).
+     * *vector gets the vector of the interrupt the log delivers right here, or -1. A halted
+     * vCPU with no interrupt to take has nothing more to replay.
+     */
+    int (*replay_sync_point)(uint32_t vcpu, uint64_t sync_count, uint32_t halted,
+                             int32_t *vector);
+    /* The interrupt replay_sync_point announced is being delivered; regs: state it
+     * interrupts. */
+    int (*replay_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
+    /* The vCPU returned to user mode: *entry gets the kernel entry to perform. */
+    int (*replay_user_entry)(uint32_t vcpu, KvmrrUserEntry *entry);
+    /* kvmrr_tsc() called from rip (its return address): *value gets the logged TSC. */
+    int (*replay_tsc)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t *value);
+    /* kvmrr_user_read(uaddr, len, kind) called from rip: writes the logged user bytes. */
+    int (*replay_user_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t uaddr,
+                            uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void *opaque);
+    /* The guest opened a yield window at yield count `count`; *next_target gets the count
+     * of the vCPU's next window (UINT64_MAX if none) for the ring's yield_target. */
+    int (*replay_yield_window)(uint32_t vcpu, uint64_t count, uint64_t *next_target);
+    /* Records drained from the replayed guest's ring, at the same points as recording:
+     * checked against the events replay fed it. */
+    int (*replay_guest_records)(const void *records, size_t size);
+    /* Ends replay: writes <dir>/replay.json, prints a divergence report to stderr, and
+     * returns QEMU's exit status (0 when every event was replayed without divergence). */
+    int (*replay_finish)(void);
 } KvmrrQemuApi;
 
 /*

@@ -40,6 +40,16 @@ class ReplaySession {
   // As expect(), for kernel entries from user mode, whose check is the entry itself.
   const Event* expect_entry(uint32_t vcpu);
 
+  // Consumes the next event after the caller checked it with peek(); nullptr at the end.
+  const Event* take();
+  // Stops replay with a divergence the caller found; the next event, if any, is reported as
+  // the expected one.
+  void diverge_here(std::string what, uint32_t vcpu, const KvmrrRegs* actual);
+  // How the stream ended; valid once at_end() returned true.
+  const StreamEnd& stream_end() const { return reader_->end(); }
+  // "0x... <symbol+0x..>" for kernel addresses.
+  std::string sym(uint64_t rip) const;
+
   uint64_t consumed() const { return consumed_; }
   bool at_end();
   // True once the whole log was consumed and the stream was complete.
@@ -53,8 +63,6 @@ class ReplaySession {
   bool fill();
   const Event* consume();
   void diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual, bool have_expected);
-  std::string sym(uint64_t rip) const;
-
   std::unique_ptr<TraceReader> reader_;
   const Vmlinux* vmlinux_;
   std::optional<Event> next_;

@@ -1,0 +1,68 @@
+#pragma once
+// The replay engine inside QEMU: what the replaying QEMU calls (through qemu-abi.h) at each
+// point where the recorder logged an input. It feeds the logged value back, checks the
+// replayed kernel got there the same way (ReplaySession), checks what the replayed kernel
+// writes to its own event ring against what it was fed, and writes replay.json at the end.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kvmrr/qemu-abi.h"
+#include "kvmrr/recording.h"
+#include "kvmrr/replay_session.h"
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+
+class Replayer {
+ public:
+  enum class Step { Continue, Stop };
+
+  // Opens the recording and the kernel it was made with (checked by build-id), finds the
+  // hook functions by symbol and reads the log once for the yield windows. Throws
+  // RecordingError.
+  Replayer(const std::filesystem::path& dir, const std::filesystem::path& vmlinux);
+
+  const KvmrrReplayInfo& info() const { return info_; }
+
+  Step io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t* value);
+  Step mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
+  Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector);
+  Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
+  Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
+  Step tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value);
+  Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
+                 uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
+  Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
+  Step guest_records(const uint8_t* records, size_t size);
+
+  // Writes replay.json, prints a divergence report to stderr; QEMU's exit status.
+  int finish();
+
+  const ReplaySession& session() const { return session_; }
+
+ private:
+  // True (and replay over) when the log has no next event.
+  bool ended();
+  Step stop_if_diverged();
+  Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
+  void progress();
+
+  Recording recording_;
+  Vmlinux vmlinux_;
+  ReplaySession session_;
+  KvmrrReplayInfo info_{};
+  std::vector<std::vector<uint64_t>> yield_windows_;  // per vCPU, in order
+  std::vector<size_t> next_window_;
+  std::deque<Event> fed_;  // guest-side events fed since the last ring drain
+  uint64_t total_events_ = 0;
+  uint64_t kernel_entries_ = 0;
+  bool log_ended_ = false;
+  std::chrono::steady_clock::time_point started_, last_progress_;
+};
+
+}  // namespace kvmrr

@@ -1,0 +1,334 @@
+#include "kvmrr/replayer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kvmrr/error.h"
+#include "kvmrr/guest-abi.h"
+#include "kvmrr/guest_records.h"
+
+namespace kvmrr {
+
+namespace {
+
+constexpr uint64_t kNoWindow = std::numeric_limits<uint64_t>::max();
+// The guest's TASK_SIZE_MAX (4-level paging): kvmrr_user_read() clips reads to it.
+constexpr uint64_t kTaskSizeMax = (1ull << 47) - 4096;
+
+uint64_t hook(const Vmlinux& v, const char* name) {
+  auto a = v.symbol(name);
+  if (!a) {
+    throw RecordingError(RecordingError::Kind::Corrupt, v.path(),
+                         fmt::format("no symbol {}: not a kvm-rr guest kernel (CONFIG_KVMRR)", name));
+  }
+  return *a;
+}
+
+}  // namespace
+
+Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path& vmlinux)
+    : recording_(Recording::open(dir)),
+      vmlinux_(open_recorded_kernel(vmlinux, recording_.meta().vmlinux_build_id)),
+      session_(recording_, &vmlinux_) {
+  const RecordingMeta& m = recording_.meta();
+  if (m.accel != "tcg" && m.accel != "kvm") {
+    throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
+                         fmt::format("recorded with accelerator '{}'", m.accel));
+  }
+  if (m.smp != 1) {
+    throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
+                         fmt::format("recorded with {} vCPUs; this replayer handles one", m.smp));
+  }
+  auto ring = m.extra.find("guest_ring_gpa");
+  if (ring == m.extra.end() || !ring->is_number_unsigned()) {
+    throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
+                         "no guest_ring_gpa: the guest kernel had not registered its event ring");
+  }
+  info_.guest_ring_gpa = ring->get<uint64_t>();
+  info_.hook_tsc = hook(vmlinux_, "kvmrr_tsc");
+  info_.hook_user_read = hook(vmlinux_, "kvmrr_user_read");
+  info_.smp = m.smp;
+
+  // One pass over the log for what replay must know ahead: every yield window (the ring's
+  // yield_target makes the kernel open it) and totals for progress.
+  yield_windows_.resize(KVMRR_REPLAY_MAX_VCPUS);
+  next_window_.assign(KVMRR_REPLAY_MAX_VCPUS, 0);
+  auto reader = recording_.open_events();
+  for (Event e; reader->next(e);) {
+    total_events_++;
+    if (e.type == EventType::YieldWindow && e.vcpu < KVMRR_REPLAY_MAX_VCPUS && e.nargs > 0) {
+      yield_windows_[e.vcpu].push_back(e.args[0]);
+    }
+  }
+  for (size_t v = 0; v < KVMRR_REPLAY_MAX_VCPUS; v++) {
+    info_.yield_target[v] = yield_windows_[v].empty() ? kNoWindow : yield_windows_[v][0];
+  }
+  started_ = last_progress_ = std::chrono::steady_clock::now();
+}
+
+bool Replayer::ended() {
+  if (session_.divergence()) return true;
+  if (session_.peek()) return false;
+  log_ended_ = true;
+  return true;
+}
+
+Replayer::Step Replayer::stop_if_diverged() {
+  if (session_.divergence()) return Step::Stop;
+  progress();
+  return Step::Continue;
+}
+
+void Replayer::progress() {
+  if ((session_.consumed() & 0xfff) != 0) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_progress_ < std::chrono::seconds(2)) return;
+  last_progress_ = now;
+  fprintf(stderr, "kvm-rr replay: %llu of %llu events (%.0f%%), %llu kernel entries\n",
+          (unsigned long long)session_.consumed(), (unsigned long long)total_events_,
+          total_events_ ? 100.0 * session_.consumed() / total_events_ : 100.0,
+          (unsigned long long)kernel_entries_);
+}
+
+Replayer::Step Replayer::fed(const Event& e) {
+  fed_.push_back(e);
+  return stop_if_diverged();
+}
+
+Replayer::Step Replayer::io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
+                               uint64_t* value) {
+  if (ended()) return Step::Stop;
+  const Event* e = session_.expect(EventType::IoIn, vcpu, regs);
+  if (!e) return Step::Stop;
+  if (e->args[0] != port || e->args[1] != size) {
+    session_.diverge_here(fmt::format("IN from port {:#x} ({} bytes) at {}; the log read port {:#x} ({} bytes)",
+                                      port, size, session_.sym(regs.rip), e->args[0], e->args[1]),
+                          vcpu, &regs);
+    return Step::Stop;
+  }
+  *value = e->args[2];
+  return stop_if_diverged();
+}
+
+Replayer::Step Replayer::mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size,
+                                   uint64_t* value) {
+  if (ended()) return Step::Stop;
+  const Event* e = session_.expect(EventType::Mmio, vcpu, regs);
+  if (!e) return Step::Stop;
+  if (e->args[0] != gpa || e->args[1] != size) {
+    session_.diverge_here(fmt::format("MMIO read of {:#x} ({} bytes) at {}; the log read {:#x} ({} bytes)",
+                                      gpa, size, session_.sym(regs.rip), e->args[0], e->args[1]),
+                          vcpu, &regs);
+    return Step::Stop;
+  }
+  *value = e->args[2];
+  return stop_if_diverged();
+}
+
+Replayer::Step Replayer::sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector) {
+  *vector = -1;
+  if (ended()) return Step::Stop;
+  const Event* e = session_.peek();
+  bool kernel_irq = e->type == EventType::Interrupt && e->vcpu == vcpu && e->nargs >= 3 && e->args[1] == 0;
+  if (kernel_irq && e->args[2] == sync_count) {
+    *vector = static_cast<int32_t>(e->args[0]);
+    return Step::Continue;
+  }
+  if (kernel_irq && e->args[2] < sync_count) {
+    session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the log delivers interrupt {:#x}; "
+                                      "it is at sync point {}", vcpu, e->args[2], e->args[0], sync_count),
+                          vcpu, nullptr);
+    return Step::Stop;
+  }
+  if (halted) {
+    session_.diverge_here(fmt::format("vCPU {} halted (sync point {}) but the log has no interrupt for it there",
+                                      vcpu, sync_count),
+                          vcpu, nullptr);
+    return Step::Stop;
+  }
+  return Step::Continue;
+}
+
+Replayer::Step Replayer::interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector) {
+  if (ended()) return Step::Stop;
+  const Event* e = session_.expect(EventType::Interrupt, vcpu, regs);
+  if (!e) return Step::Stop;
+  if (e->args[0] != vector) {
+    session_.diverge_here(fmt::format("delivered vector {:#x}, the log has {:#x}", vector, e->args[0]), vcpu, &regs);
+    return Step::Stop;
+  }
+  return stop_if_diverged();
+}
+
+Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
+  if (ended()) return Step::Stop;
+  const Event* e = session_.expect_entry(vcpu);
+  if (!e) return Step::Stop;
+  if (e->data.size() != sizeof entry->regs) {
+    session_.diverge_here(fmt::format("kernel entry with a {}-byte register file", e->data.size()), vcpu, nullptr);
+    return Step::Stop;
+  }
+  *entry = KvmrrUserEntry{};
+  entry->vector = static_cast<uint32_t>(e->args[0]);
+  switch (e->type) {
+    case EventType::Syscall:
+      entry->kind = KVMRR_ENTRY_SYSCALL;
+      break;
+    case EventType::Exception:
+      entry->kind = KVMRR_ENTRY_EXCEPTION;
+      entry->error_code = e->args[1];
+      entry->cr2 = e->args[2];
+      break;
+    default:
+      entry->kind = KVMRR_ENTRY_INTERRUPT;
+      break;
+  }
+  memcpy(entry->regs, e->data.data(), sizeof entry->regs);
+  kernel_entries_++;
+  return fed(*e);
+}
+
+Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value) {
+  if (ended()) return Step::Stop;
+  KvmrrRegs at = regs;
+  at.rip = rip;
+  const Event* e = session_.expect(EventType::Rdtsc, vcpu, at);
+  if (!e) return Step::Stop;
+  *value = e->args[0];
+  return fed(*e);
+}
+
+Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
+                                   uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
+  // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records.
+  if (uaddr >= kTaskSizeMax) return Step::Continue;
+  len = std::min(len, kTaskSizeMax - uaddr);
+  KvmrrRegs at = regs;
+  at.rip = rip;
+  while (len) {
+    if (ended()) return Step::Stop;
+    const Event* e = session_.expect(EventType::Cfu, vcpu, at);
+    if (!e) return Step::Stop;
+    uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
+    uint64_t got = e->args[1];
+    if (e->args[0] != uaddr || e->args[2] != kind || got > n) {
+      session_.diverge_here(fmt::format("user read of {} bytes at {:#x} (kind {}) from {}; the log read {} bytes "
+                                        "at {:#x} (kind {})", n, uaddr, kind, session_.sym(rip), got,
+                                        e->args[0], e->args[2]),
+                            vcpu, &at);
+      return Step::Stop;
+    }
+    if (got && write(opaque, uaddr, e->data.data(), got) != 0) {
+      session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
+                                        "replayed guest", got, uaddr),
+                            vcpu, &at);
+      return Step::Stop;
+    }
+    bool done = got < n;
+    if (kind == KVMRR_UREAD_STRING && memchr(e->data.data(), 0, got)) done = true;
+    if (fed(*e) == Step::Stop) return Step::Stop;
+    if (done) break;
+    uaddr += got;
+    len -= got;
+  }
+  return Step::Continue;
+}
+
+Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
+  *next_target = kNoWindow;
+  if (ended()) return Step::Stop;
+  const Event* e = session_.peek();
+  if (e->type != EventType::YieldWindow || e->vcpu != vcpu || e->args[0] != count) {
+    session_.diverge_here(fmt::format("vCPU {} opened a yield window at yield count {}; the log does not have "
+                                      "it next", vcpu, count),
+                          vcpu, nullptr);
+    return Step::Stop;
+  }
+  Event fed_event = *session_.take();
+  if (vcpu < yield_windows_.size()) {
+    size_t& i = next_window_[vcpu];
+    i++;
+    if (i < yield_windows_[vcpu].size()) *next_target = yield_windows_[vcpu][i];
+  }
+  return fed(fed_event);
+}
+
+Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
+  std::vector<Event> logged;
+  try {
+    logged = parse_guest_records(records, size);
+  } catch (const RecordingError& err) {
+    session_.diverge_here(fmt::format("the replayed kernel's event ring is malformed: {}", err.what()), 0, nullptr);
+    return Step::Stop;
+  }
+  std::function<std::string(uint64_t)> symbolize = [this](uint64_t a) { return vmlinux_.symbolize(a); };
+  for (Event& r : logged) {
+    if (fed_.empty()) {
+      session_.diverge_here(fmt::format("the replayed kernel logged an input replay did not feed it: {}",
+                                        describe(r, symbolize)),
+                            r.vcpu, nullptr);
+      return Step::Stop;
+    }
+    Event want = fed_.front();
+    fed_.pop_front();
+    want.digest = r.digest = 0;
+    if (!(r == want)) {
+      session_.diverge_here(fmt::format("the replayed kernel logged {}; it was fed {}", describe(r, symbolize),
+                                        describe(want, symbolize)),
+                            r.vcpu, nullptr);
+      return Step::Stop;
+    }
+  }
+  return Step::Continue;
+}
+
+int Replayer::finish() {
+  using namespace std::chrono;
+  double seconds = duration<double>(steady_clock::now() - started_).count();
+  nlohmann::json j;
+  j["recording"] = recording_.dir().string();
+  j["events_replayed"] = session_.consumed();
+  j["events_total"] = total_events_;
+  j["kernel_entries"] = kernel_entries_;
+  j["seconds"] = seconds;
+  int status;
+  if (const auto& d = session_.divergence()) {
+    j["result"] = "diverged";
+    j["divergence"] = {{"event_index", d->event_index}, {"vcpu", d->vcpu}, {"what", d->what},
+                       {"report", session_.report()}};
+    fprintf(stderr, "%s", session_.report().c_str());
+    status = 1;
+  } else if (log_ended_) {
+    const StreamEnd& end = session_.stream_end();
+    j["recording_complete"] = end.complete;
+    if (end.complete) {
+      j["result"] = "ok";
+    } else {
+      j["result"] = "incomplete";
+      j["incomplete_reason"] = end.reason;
+    }
+    status = 0;
+  } else {
+    j["result"] = "stopped";
+    j["what"] = "replay stopped before the end of the log without a divergence";
+    status = 2;
+  }
+  std::filesystem::path out = recording_.dir() / "replay.json";
+  std::ofstream f(out.string() + ".tmp");
+  f << j.dump(1) << "\n";
+  f.close();
+  std::error_code ec;
+  if (!f || (std::filesystem::rename(out.string() + ".tmp", out, ec), ec)) {
+    fprintf(stderr, "kvm-rr replay: cannot write %s\n", out.c_str());
+    return 2;
+  }
+  return status;
+}
+
+}  // namespace kvmrr
