@@ -187,6 +187,9 @@ int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
 int replay_user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
   return replaying([&] { return g_replayer->user_entry(vcpu, entry); });
 }
+int replay_entry_logged(uint32_t vcpu) {
+  return replaying([&] { return g_replayer->entry_logged(vcpu); });
+}
 int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* value) {
   return replaying([&] { return g_replayer->tsc(vcpu, *regs, rip, value); });
 }
@@ -231,6 +234,7 @@ const KvmrrQemuApi kApi = {
     .replay_sync_point = replay_sync_point,
     .replay_interrupt = replay_interrupt,
     .replay_user_entry = replay_user_entry,
+    .replay_entry_logged = replay_entry_logged,
     .replay_tsc = replay_tsc,
     .replay_user_read = replay_user_read,
     .replay_yield_window = replay_yield_window,

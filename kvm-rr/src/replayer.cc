@@ -53,6 +53,8 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   info_.guest_ring_gpa = ring->get<uint64_t>();
   info_.hook_tsc = hook(vmlinux_, "kvmrr_tsc");
   info_.hook_user_read = hook(vmlinux_, "kvmrr_user_read");
+  info_.hook_entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
+  entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
   info_.smp = m.smp;
 
   // One pass over the log for what replay must know ahead: every yield window (the ring's
@@ -190,6 +192,21 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
       break;
   }
   memcpy(entry->regs, e->data.data(), sizeof entry->regs);
+  kernel_entries_++;
+  if (vcpu < entry_performed_.size()) entry_performed_[vcpu] = true;
+  return fed(*e);
+}
+
+// A snapshot taken between a vCPU's entry from user mode and the guest logging it leaves
+// that entry first in the log, though replay starts past it, in kernel mode.
+Replayer::Step Replayer::entry_logged(uint32_t vcpu) {
+  if (vcpu < entry_performed_.size() && entry_performed_[vcpu]) {
+    entry_performed_[vcpu] = false;
+    return Step::Continue;
+  }
+  if (ended()) return Step::Stop;
+  const Event* e = session_.expect_entry(vcpu);
+  if (!e) return Step::Stop;
   kernel_entries_++;
   return fed(*e);
 }

@@ -34,5 +34,6 @@ std::unique_ptr<Command> make_dump_command();
 std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_record_command();
 std::unique_ptr<Command> make_check_command();
+std::unique_ptr<Command> make_replay_command();
 
 }  // namespace kvmrr

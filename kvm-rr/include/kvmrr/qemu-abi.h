@@ -57,6 +57,7 @@ typedef struct KvmrrReplayInfo {
     uint64_t guest_ring_gpa;     /* the guest's event ring (kvmrr/guest-abi.h) */
     uint64_t hook_tsc;           /* guest address of kvmrr_tsc(): RDI gets the logged TSC */
     uint64_t hook_user_read;     /* guest address of kvmrr_user_read(): user bytes written */
+    uint64_t hook_entry_log;     /* guest address of kvmrr_log_user_entry() */
     /* Yield count of each vCPU's first yield window, for the ring's yield_target;
      * UINT64_MAX when the vCPU has none. */
     uint64_t yield_target[KVMRR_REPLAY_MAX_VCPUS];
@@ -163,6 +164,12 @@ typedef struct KvmrrQemuApi {
     int (*replay_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
     /* The vCPU returned to user mode: *entry gets the kernel entry to perform. */
     int (*replay_user_entry)(uint32_t vcpu, KvmrrUserEntry *entry);
+    /*
+     * The guest is about to log a kernel entry from user mode (kvmrr_log_user_entry). Normally
+     * the entry replay performed; an entry already under way when the snapshot was taken
+     * is consumed here instead.
+     */
+    int (*replay_entry_logged)(uint32_t vcpu);
     /* kvmrr_tsc() called from rip (its return address): *value gets the logged TSC. */
     int (*replay_tsc)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t *value);
     /* kvmrr_user_read(uaddr, len, kind) called from rip: writes the logged user bytes. */

@@ -34,6 +34,7 @@ class Replayer {
   Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector);
   Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
   Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
+  Step entry_logged(uint32_t vcpu);
   Step tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value);
   Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
                  uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
@@ -58,6 +59,7 @@ class Replayer {
   KvmrrReplayInfo info_{};
   std::vector<std::vector<uint64_t>> yield_windows_;  // per vCPU, in order
   std::vector<size_t> next_window_;
+  std::vector<bool> entry_performed_;  // per vCPU: an entry replay performed awaits its log
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;

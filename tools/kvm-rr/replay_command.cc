@@ -1,0 +1,168 @@
+// kvm-rr replay: replay a recording's guest kernel in the patched QEMU (TCG) and say whether
+// it followed the log to the end.
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "guest_args.h"
+#include "guest_runner.h"
+#include "install.h"
+#include "kvmrr/recording.h"
+
+namespace kvmrr {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+
+// The recorded QEMU command line, made to replay: this installation's QEMU and files (the
+// snapshot overwrites what they load, but the machine must have the same devices), no
+// console, no recording, and -kernel-replay.
+std::vector<std::string> replay_command_line(const Recording& rec, const Install& inst) {
+  std::vector<std::string> argv = rec.meta().command_line;
+  if (argv.empty()) {
+    throw RecordingError(RecordingError::Kind::Corrupt, rec.meta_path(), "no QEMU command line");
+  }
+  argv[0] = inst.qemu.string();
+  for (size_t i = 1; i + 1 < argv.size(); i++) {
+    std::string& opt = argv[i];
+    std::string& val = argv[i + 1];
+    if (opt == "-chardev" && starts_with(val, "stdio,")) {
+      size_t id = val.find("id=");
+      val = id == std::string::npos ? "null" : "null," + val.substr(id, val.find(',', id) - id);
+    } else if (opt == "-device" && starts_with(val, "kvm-rr-ctl")) {
+      val = "kvm-rr-ctl";
+    } else if (opt == "-L") {
+      val = inst.firmware.string();
+    } else if (opt == "-kernel") {
+      val = inst.bzimage.string();
+    } else if (opt == "-drive" && starts_with(val, "file=")) {
+      val = "file=" + inst.rootfs.string() + val.substr(val.find(','));
+    } else {
+      continue;
+    }
+    i++;
+  }
+  argv.push_back("-kernel-replay");
+  argv.push_back(rec.dir().string());
+  return argv;
+}
+
+class ReplayCommand : public Command {
+ public:
+  std::string_view name() const override { return "replay"; }
+  std::string_view summary() const override { return "replay a recording's guest kernel and check it"; }
+  std::string_view help() const override {
+    return "usage: kvm-rr replay [--vmlinux FILE] [--timeout SEC] [--verbose] DIR\n\n"
+           "Replays the guest kernel of recording DIR in QEMU's TCG emulator: the machine\n"
+           "starts from the recording's snapshot, only the kernel runs, and every logged\n"
+           "input is fed back where the kernel consumed it; each event is checked (RIP and\n"
+           "registers). Ends with one summary line,\n"
+           "  replay: OK events=N kernel_entries=N seconds=S\n"
+           "  replay: DIVERGED at event=N vcpu=V: ...   (a report precedes it)\n"
+           "and writes DIR/replay.json.\n\n"
+           "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux;\n"
+           "                   its build-id must be the recording's)\n"
+           "  --timeout SEC    give up after SEC seconds (exit 124)\n"
+           "  --verbose        print the QEMU command line\n\n"
+           "Exit status: 0 when every event replayed without divergence (for an incomplete\n"
+           "recording: its whole readable prefix); 1 on divergence; 3 for an unusable\n"
+           "recording; 124 on timeout; 125 when QEMU failed without a verdict.\n";
+  }
+
+  int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
+    std::string dir_arg, vmlinux_arg;
+    bool verbose = false;
+    GuestRunOptions options;
+    options.heartbeat = std::chrono::seconds(30);
+    for (size_t i = 0; i < args.size(); i++) {
+      const std::string& a = args[i];
+      if (a == "--vmlinux" && i + 1 < args.size()) {
+        vmlinux_arg = args[++i];
+      } else if (a == "--timeout" && i + 1 < args.size()) {
+        options.timeout = std::chrono::seconds(std::stoul(args[++i]));
+      } else if (a == "--verbose") {
+        verbose = true;
+      } else if (!a.empty() && a[0] == '-') {
+        fmt::print(err, "kvm-rr replay: unknown option {}\n{}", a, help());
+        return kExitUsage;
+      } else if (dir_arg.empty()) {
+        dir_arg = a;
+      } else {
+        fmt::print(err, "kvm-rr replay: one recording at a time\n");
+        return kExitUsage;
+      }
+    }
+    if (dir_arg.empty()) {
+      fmt::print(err, "{}", help());
+      return kExitUsage;
+    }
+    Install inst = Install::locate();
+    if (!vmlinux_arg.empty()) inst.vmlinux = vmlinux_arg;
+    std::string missing = inst.missing();
+    if (!missing.empty()) {
+      fmt::print(err, "kvm-rr replay: not built yet:\n{}", missing);
+      return kExitFailure;
+    }
+    std::error_code ec;
+    fs::path dir = fs::absolute(dir_arg, ec);
+    std::vector<std::string> argv;
+    try {
+      Recording rec = Recording::open(dir);
+      argv = replay_command_line(rec, inst);
+    } catch (const RecordingError& e) {
+      fmt::print(err, "kvm-rr replay: {}\n", e.what());
+      return kExitBadRecording;
+    }
+    fs::path verdict = dir / "replay.json";
+    fs::remove(verdict, ec);
+    options.env = {{"KVMRR_LIB", inst.core_lib.string()}, {"KVMRR_VMLINUX", inst.vmlinux.string()}};
+    if (verbose) {
+      std::string line = "env";
+      for (const auto& [k, v] : options.env) line += fmt::format(" {}={}", k, v);
+      for (const auto& a : argv) line += " '" + a + "'";
+      fmt::print(err, "kvm-rr replay: {}\n", line);
+    }
+    GuestRunResult r = run_guest(argv, options, out, err);
+    if (r.timed_out) {
+      fmt::print(out, "replay: DIVERGED at event=? (timed out after {:.0f} s without a verdict)\n", r.seconds);
+      return kExitTimeout;
+    }
+
+    nlohmann::json j;
+    std::ifstream in(verdict);
+    if (!in || !(j = nlohmann::json::parse(in, nullptr, false)).is_object()) {
+      fmt::print(err, "kvm-rr replay: QEMU ended ({}) without a verdict in {}\n",
+                 r.qemu_signal ? fmt::format("signal {}", r.qemu_signal) : fmt::format("exit {}", r.qemu_exit),
+                 verdict.string());
+      return kExitGuestFailed;
+    }
+    std::string result = j.value("result", "");
+    uint64_t events = j.value("events_replayed", uint64_t{0});
+    if (result == "ok" || result == "incomplete") {
+      fmt::print(out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", events,
+                 j.value("kernel_entries", uint64_t{0}), j.value("seconds", 0.0),
+                 result == "ok" ? "" : fmt::format(" (prefix of an incomplete recording: {})",
+                                                   j.value("incomplete_reason", std::string())));
+      return r.qemu_exit == 0 ? kExitOk : kExitGuestFailed;
+    }
+    if (result == "diverged") {
+      const auto& d = j["divergence"];
+      fmt::print(out, "replay: DIVERGED at event={} vcpu={}: {}\n", d.value("event_index", uint64_t{0}),
+                 d.value("vcpu", 0u), d.value("what", std::string()));
+      return kExitFailure;
+    }
+    fmt::print(out, "replay: DIVERGED at event={} ({})\n", events, j.value("what", result));
+    return kExitGuestFailed;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_replay_command() { return std::make_unique<ReplayCommand>(); }
+
+}  // namespace kvmrr
