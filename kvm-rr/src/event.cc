@@ -19,7 +19,7 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::Rdseed, "rdseed", {"value", "ok", "rdrand"}, ""},
     {EventType::IoIn, "io_in", {"port", "size", "value"}, ""},
     {EventType::Mmio, "mmio", {"gpa", "size", "value"}, ""},
-    {EventType::Dma, "dma", {"gpa", "len"}, "bytes written"},
+    {EventType::Dma, "dma", {"ram_addr", "len", "sync", "in_io"}, "bytes written"},
     {EventType::YieldWindow, "yield_window", {"yield", "vector"}, ""},
 };
 static_assert(std::size(kTypes) == kLastEventType - kFirstEventType + 1);

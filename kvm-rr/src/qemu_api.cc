@@ -122,6 +122,13 @@ void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64
   guarded([&] { g_recorder->log_interrupt(vcpu, *regs, vector, sync_point); });
 }
 
+void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr, const void* data,
+             size_t len) {
+  guarded([&] {
+    g_recorder->log_dma(vcpu, sync_count, during_io != 0, ram_addr, static_cast<const uint8_t*>(data), len);
+  });
+}
+
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
   // A failed recording was reported once; later drains just discard.
   if (!g_recorder || g_recorder->failed()) return 0;
@@ -200,6 +207,9 @@ int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_
 int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
 }
+int replay_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque) {
+  return replaying([&] { return g_replayer->dma(vcpu, sync_count, during_io != 0, write, opaque); });
+}
 int replay_guest_records(const void* records, size_t size) {
   return replaying([&] { return g_replayer->guest_records(static_cast<const uint8_t*>(records), size); });
 }
@@ -228,6 +238,7 @@ const KvmrrQemuApi kApi = {
     .log_mmio_read = log_mmio_read,
     .log_interrupt = log_interrupt,
     .log_guest_records = log_guest_records,
+    .log_dma = log_dma,
     .replay_start = replay_start,
     .replay_io_in = replay_io_in,
     .replay_mmio_read = replay_mmio_read,
@@ -238,6 +249,7 @@ const KvmrrQemuApi kApi = {
     .replay_tsc = replay_tsc,
     .replay_user_read = replay_user_read,
     .replay_yield_window = replay_yield_window,
+    .replay_dma = replay_dma,
     .replay_guest_records = replay_guest_records,
     .replay_finish = replay_finish,
 };

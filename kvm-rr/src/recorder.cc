@@ -134,6 +134,20 @@ void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vect
   append(std::move(e), vcpu, regs);
 }
 
+void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, bool during_io, uint64_t ram_addr,
+                       const uint8_t* data, size_t len) {
+  Event e;
+  e.type = EventType::Dma;
+  e.vcpu = vcpu;
+  e.push_arg(ram_addr);
+  e.push_arg(len);
+  e.push_arg(sync_point);
+  e.push_arg(during_io);
+  e.data.assign(data, data + len);
+  std::lock_guard lock(mu_);
+  if (writer_ && failure_.empty()) writer_->append(e);
+}
+
 void Recorder::log_guest_records(const uint8_t* p, size_t size) {
   std::vector<Event> events = parse_guest_records(p, size);
   std::lock_guard lock(mu_);

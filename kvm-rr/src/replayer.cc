@@ -276,6 +276,28 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   return fed(fed_event);
 }
 
+Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write,
+                             void* opaque) {
+  for (const Event* e; (e = session_.peek()) && e->type == EventType::Dma && e->vcpu == vcpu;) {
+    if (e->args[2] != sync_count || (e->args[3] != 0) != during_io) {
+      session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
+                                        "memory was made at sync point {}{}", vcpu, sync_count,
+                                        during_io ? " (inside a device access)" : "", e->args[2],
+                                        e->args[3] ? " (inside a device access)" : ""),
+                            vcpu, nullptr);
+      return Step::Stop;
+    }
+    if (write(opaque, e->args[0], e->data.data(), e->data.size()) != 0) {
+      session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
+                                        "the replaying machine's RAM", e->data.size(), e->args[0]),
+                            vcpu, nullptr);
+      return Step::Stop;
+    }
+    session_.take();
+  }
+  return stop_if_diverged();
+}
+
 Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
   std::vector<Event> logged;
   try {

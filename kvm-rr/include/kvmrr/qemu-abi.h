@@ -81,6 +81,9 @@ typedef struct KvmrrUserEntry {
 /* Writes len bytes at a guest virtual address of the vCPU; returns 0, or -1 if unmapped. */
 typedef int (*KvmrrGuestWriteFn)(void *opaque, uint64_t vaddr, const void *buf, size_t len);
 
+/* Writes len bytes of guest RAM at a RAM address; returns 0, or -1 if there is no RAM. */
+typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf, size_t len);
+
 /*
  * Replay calls return KVMRR_REPLAY_CONTINUE, or KVMRR_REPLAY_STOP when replay is over: the
  * log is exhausted or the replayed kernel diverged. QEMU then calls replay_finish() and
@@ -138,6 +141,15 @@ typedef struct KvmrrQemuApi {
      * malformed (the recording is then marked failed and ignores further events).
      */
     int (*log_guest_records)(const void *records, size_t size, char *err, size_t err_size);
+    /*
+     * A device wrote len bytes of guest RAM at ram_addr (QEMU's RAM address space, which
+     * the same machine lays out the same way in replay). QEMU lets devices write only while
+     * the vCPU is at a sync point (sync_count), in user mode or halted (during_io 0), or
+     * during the vCPU's own port or MMIO access (during_io 1): the kernel sees the data at
+     * the same instruction in replay.
+     */
+    void (*log_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr,
+                    const void *data, size_t len);
 
     /*
      * Replay (TCG only). replay_start opens the recording in dir and checks it against the
@@ -178,6 +190,13 @@ typedef struct KvmrrQemuApi {
     /* The guest opened a yield window at yield count `count`; *next_target gets the count
      * of the vCPU's next window (UINT64_MAX if none) for the ring's yield_target. */
     int (*replay_yield_window)(uint32_t vcpu, uint64_t count, uint64_t *next_target);
+    /*
+     * Device writes to guest RAM the log has next for the vCPU, at sync point sync_count
+     * (during_io 0: parked there, in user mode or halted) or inside its current port/MMIO
+     * access (during_io 1): written with write().
+     */
+    int (*replay_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io,
+                      KvmrrRamWriteFn write, void *opaque);
     /* Records drained from the replayed guest's ring, at the same points as recording:
      * checked against the events replay fed it. */
     int (*replay_guest_records)(const void *records, size_t size);

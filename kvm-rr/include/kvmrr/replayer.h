@@ -39,6 +39,7 @@ class Replayer {
   Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
                  uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
+  Step dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write, void* opaque);
   Step guest_records(const uint8_t* records, size_t size);
 
   // Writes replay.json, prints a divergence report to stderr; QEMU's exit status.
