@@ -32,6 +32,29 @@ uint64_t register_digest(const KvmrrRegs& regs) {
   return h;
 }
 
+std::vector<uint8_t> pack_regs(const KvmrrRegs& regs) {
+  uint64_t v[19];
+  for (int i = 0; i < 16; i++) v[i] = regs.gpr[i];
+  v[16] = regs.rip;
+  v[17] = regs.rflags;
+  v[18] = regs.cpl;
+  std::vector<uint8_t> out(kPackedRegsBytes);
+  memcpy(out.data(), v, sizeof v);
+  return out;
+}
+
+std::optional<KvmrrRegs> unpack_regs(const std::vector<uint8_t>& data) {
+  if (data.size() != kPackedRegsBytes) return std::nullopt;
+  uint64_t v[19];
+  memcpy(v, data.data(), sizeof v);
+  KvmrrRegs r{};
+  for (int i = 0; i < 16; i++) r.gpr[i] = v[i];
+  r.rip = v[16];
+  r.rflags = v[17];
+  r.cpl = static_cast<uint32_t>(v[18]);
+  return r;
+}
+
 namespace {
 
 std::vector<std::string> own_command_line() {
@@ -100,6 +123,7 @@ void Recorder::append(Event e, uint32_t vcpu, const KvmrrRegs& regs) {
   e.vcpu = vcpu;
   e.rip = regs.rip;
   e.digest = register_digest(regs);
+  e.data = pack_regs(regs);
   std::lock_guard lock(mu_);
   if (writer_ && failure_.empty()) writer_->append(e);
 }

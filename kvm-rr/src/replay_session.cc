@@ -126,15 +126,22 @@ std::string ReplaySession::report() const {
   std::string out = fmt::format("DIVERGED at event {} on vCPU {}: {}\n", d.event_index, d.vcpu, d.what);
   if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index,
                                      describe(*d.expected, symbolize));
-  if (d.actual) {
-    out += fmt::format("  actual:   rip={} rflags={:#x} cpl={}\n", sym(d.actual->rip), d.actual->rflags,
-                       d.actual->cpl);
+  std::optional<KvmrrRegs> want;
+  if (d.expected && d.expected->digest) want = unpack_regs(d.expected->data);
+  auto regs = [&](const char* label, const KvmrrRegs& r, const KvmrrRegs* other) {
+    out += fmt::format("  {}rip={} rflags={:#x} cpl={}\n", label, sym(r.rip), r.rflags, r.cpl);
     for (int i = 0; i < 16; i += 4) {
       out += "           ";
-      for (int j = i; j < i + 4; j++) out += fmt::format(" {}={:#018x}", kRegNames[j], d.actual->gpr[j]);
+      for (int j = i; j < i + 4; j++) {
+        bool differs = other && other->gpr[j] != r.gpr[j];
+        out += fmt::format(" {}{}={:#018x}", differs ? "*" : "", kRegNames[j], r.gpr[j]);
+      }
       out += "\n";
     }
-  }
+  };
+  if (want) regs("recorded: ", *want, d.actual ? &*d.actual : nullptr);
+  if (d.actual) regs("actual:   ", *d.actual, want ? &*want : nullptr);
+  if (want && d.actual) out += "  (* marks a register that differs)\n";
   if (!d.recent.empty()) {
     out += fmt::format("  the {} events before it:\n", d.recent.size());
     uint64_t idx = d.recent_first_index;

@@ -54,6 +54,7 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   info_.hook_tsc = hook(vmlinux_, "kvmrr_tsc");
   info_.hook_user_read = hook(vmlinux_, "kvmrr_user_read");
   info_.hook_entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
+  info_.hook_yield_point = hook(vmlinux_, "kvmrr_yield_point");
   entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
   info_.smp = m.smp;
 
@@ -279,6 +280,9 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
 Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write,
                              void* opaque) {
   for (const Event* e; (e = session_.peek()) && e->type == EventType::Dma && e->vcpu == vcpu;) {
+    // Inside a device access only that access's own writes are due; the others wait for
+    // the next sync point or kernel entry.
+    if (during_io && e->args[3] == 0) break;
     if (e->args[2] != sync_count || (e->args[3] != 0) != during_io) {
       session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
                                         "memory was made at sync point {}{}", vcpu, sync_count,

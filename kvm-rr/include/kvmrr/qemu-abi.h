@@ -58,8 +58,9 @@ typedef struct KvmrrReplayInfo {
     uint64_t hook_tsc;           /* guest address of kvmrr_tsc(): RDI gets the logged TSC */
     uint64_t hook_user_read;     /* guest address of kvmrr_user_read(): user bytes written */
     uint64_t hook_entry_log;     /* guest address of kvmrr_log_user_entry() */
-    /* Yield count of each vCPU's first yield window, for the ring's yield_target;
-     * UINT64_MAX when the vCPU has none. */
+    uint64_t hook_yield_point;   /* guest address of kvmrr_yield_point() */
+    /* Yield count of each vCPU's first yield window (UINT64_MAX if none): replay sets the
+     * ring's irq_pending at that yield point, as the recorder had. */
     uint64_t yield_target[KVMRR_REPLAY_MAX_VCPUS];
     uint32_t smp;
 } KvmrrReplayInfo;
@@ -188,12 +189,12 @@ typedef struct KvmrrQemuApi {
     int (*replay_user_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t uaddr,
                             uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void *opaque);
     /* The guest opened a yield window at yield count `count`; *next_target gets the count
-     * of the vCPU's next window (UINT64_MAX if none) for the ring's yield_target. */
+     * of the vCPU's next window (UINT64_MAX if none). */
     int (*replay_yield_window)(uint32_t vcpu, uint64_t count, uint64_t *next_target);
     /*
      * Device writes to guest RAM the log has next for the vCPU, at sync point sync_count
      * (during_io 0: parked there, in user mode or halted) or inside its current port/MMIO
-     * access (during_io 1): written with write().
+     * access (during_io 1: only that access's writes): written with write().
      */
     int (*replay_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io,
                       KvmrrRamWriteFn write, void *opaque);

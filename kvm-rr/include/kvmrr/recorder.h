@@ -18,6 +18,13 @@ namespace kvmrr {
 // is stored in recordings.
 uint64_t register_digest(const KvmrrRegs& regs);
 
+// The register file QEMU-side events (device reads, kernel-mode interrupts) carry in their
+// data, so a divergence report can show which register differs: 16 GPRs, RIP, RFLAGS, CPL
+// as little-endian u64s.
+inline constexpr size_t kPackedRegsBytes = 19 * 8;
+std::vector<uint8_t> pack_regs(const KvmrrRegs& regs);
+std::optional<KvmrrRegs> unpack_regs(const std::vector<uint8_t>& data);
+
 class Recorder {
  public:
   // Creates the recording directory, meta.json and the event stream. Identity that QEMU
