@@ -14,7 +14,7 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::Interrupt, "interrupt", {"vector", "user", "sync"}, "user registers (user mode)"},
     {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
     {EventType::Gfu, "gfu", {"uaddr", "size", "value", "kind"}, ""},
-    {EventType::Pte, "pte", {"uaddr", "pte"}, ""},
+    {EventType::Pte, "pte", {"ram_addr", "len", "sync", "in_io"}, "page-table entry as the CPU set its accessed/dirty bits"},
     {EventType::Rdtsc, "rdtsc", {"value", "aux", "rdtscp"}, ""},
     {EventType::Rdseed, "rdseed", {"value", "ok", "rdrand"}, ""},
     {EventType::IoIn, "io_in", {"port", "size", "value"}, ""},

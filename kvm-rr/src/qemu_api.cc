@@ -129,6 +129,13 @@ void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ra
   });
 }
 
+void log_pte(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void* data, size_t len) {
+  guarded([&] {
+    g_recorder->log_dma(vcpu, sync_count, false, ram_addr, static_cast<const uint8_t*>(data), len,
+                        kvmrr::EventType::Pte);
+  });
+}
+
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
   // A failed recording was reported once; later drains just discard.
   if (!g_recorder || g_recorder->failed()) return 0;
@@ -194,8 +201,8 @@ int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
 int replay_user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
   return replaying([&] { return g_replayer->user_entry(vcpu, entry); });
 }
-int replay_entry_logged(uint32_t vcpu) {
-  return replaying([&] { return g_replayer->entry_logged(vcpu); });
+int replay_entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque) {
+  return replaying([&] { return g_replayer->entry_logged(vcpu, sync_count, write, opaque); });
 }
 int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* value) {
   return replaying([&] { return g_replayer->tsc(vcpu, *regs, rip, value); });
@@ -203,6 +210,10 @@ int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* val
 int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len,
                      uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
   return replaying([&] { return g_replayer->user_read(vcpu, *regs, rip, uaddr, len, kind, write, opaque); });
+}
+int replay_yield_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t count, uint32_t* open) {
+  *open = 0;
+  return replaying([&] { return g_replayer->yield_point(vcpu, *regs, rip, count, open); });
 }
 int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
@@ -239,6 +250,7 @@ const KvmrrQemuApi kApi = {
     .log_interrupt = log_interrupt,
     .log_guest_records = log_guest_records,
     .log_dma = log_dma,
+    .log_pte = log_pte,
     .replay_start = replay_start,
     .replay_io_in = replay_io_in,
     .replay_mmio_read = replay_mmio_read,
@@ -248,6 +260,7 @@ const KvmrrQemuApi kApi = {
     .replay_entry_logged = replay_entry_logged,
     .replay_tsc = replay_tsc,
     .replay_user_read = replay_user_read,
+    .replay_yield_point = replay_yield_point,
     .replay_yield_window = replay_yield_window,
     .replay_dma = replay_dma,
     .replay_guest_records = replay_guest_records,

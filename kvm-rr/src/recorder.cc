@@ -159,9 +159,9 @@ void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vect
 }
 
 void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, bool during_io, uint64_t ram_addr,
-                       const uint8_t* data, size_t len) {
+                       const uint8_t* data, size_t len, EventType type) {
   Event e;
-  e.type = EventType::Dma;
+  e.type = type;
   e.vcpu = vcpu;
   e.push_arg(ram_addr);
   e.push_arg(len);

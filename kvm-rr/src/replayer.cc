@@ -66,11 +66,11 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   for (Event e; reader->next(e);) {
     total_events_++;
     if (e.type == EventType::YieldWindow && e.vcpu < KVMRR_REPLAY_MAX_VCPUS && e.nargs > 0) {
-      yield_windows_[e.vcpu].push_back(e.args[0]);
+      yield_windows_[e.vcpu].push_back({e.args[0], e.rip});
     }
   }
   for (size_t v = 0; v < KVMRR_REPLAY_MAX_VCPUS; v++) {
-    info_.yield_target[v] = yield_windows_[v].empty() ? kNoWindow : yield_windows_[v][0];
+    info_.yield_target[v] = yield_windows_[v].empty() ? kNoWindow : yield_windows_[v][0].count;
   }
   started_ = last_progress_ = std::chrono::steady_clock::now();
 }
@@ -200,11 +200,13 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
 
 // A snapshot taken between a vCPU's entry from user mode and the guest logging it leaves
 // that entry first in the log, though replay starts past it, in kernel mode.
-Replayer::Step Replayer::entry_logged(uint32_t vcpu) {
+Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write,
+                                      void* opaque) {
   if (vcpu < entry_performed_.size() && entry_performed_[vcpu]) {
     entry_performed_[vcpu] = false;
     return Step::Continue;
   }
+  if (write && dma(vcpu, sync_count, false, write, opaque) == Step::Stop) return Step::Stop;
   if (ended()) return Step::Stop;
   const Event* e = session_.expect_entry(vcpu);
   if (!e) return Step::Stop;
@@ -258,6 +260,27 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   return Step::Continue;
 }
 
+Replayer::Step Replayer::yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count,
+                                     uint32_t* open) {
+  *open = 0;
+  if (vcpu >= yield_windows_.size() || next_window_[vcpu] >= yield_windows_[vcpu].size()) {
+    return Step::Continue;
+  }
+  const Window& w = yield_windows_[vcpu][next_window_[vcpu]];
+  if (w.count != count) return Step::Continue;
+  if (w.rip != rip) {
+    KvmrrRegs at = regs;
+    at.rip = rip;
+    session_.diverge_here(fmt::format("yield point {} of vCPU {} is at {}; the log opens a window at yield "
+                                      "point {} at {}", count, vcpu, session_.sym(rip), w.count,
+                                      session_.sym(w.rip)),
+                          vcpu, &at);
+    return Step::Stop;
+  }
+  *open = 1;
+  return Step::Continue;
+}
+
 Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   *next_target = kNoWindow;
   if (ended()) return Step::Stop;
@@ -272,17 +295,20 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   if (vcpu < yield_windows_.size()) {
     size_t& i = next_window_[vcpu];
     i++;
-    if (i < yield_windows_[vcpu].size()) *next_target = yield_windows_[vcpu][i];
+    if (i < yield_windows_[vcpu].size()) *next_target = yield_windows_[vcpu][i].count;
   }
   return fed(fed_event);
 }
 
 Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write,
                              void* opaque) {
-  for (const Event* e; (e = session_.peek()) && e->type == EventType::Dma && e->vcpu == vcpu;) {
+  for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
+                       e->vcpu == vcpu;) {
     // Inside a device access only that access's own writes are due; the others wait for
     // the next sync point or kernel entry.
     if (during_io && e->args[3] == 0) break;
+    // Writes of a later sync point wait for it.
+    if (e->args[2] > sync_count) break;
     if (e->args[2] != sync_count || (e->args[3] != 0) != during_io) {
       session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
                                         "memory was made at sync point {}{}", vcpu, sync_count,

@@ -20,7 +20,7 @@ enum class EventType : uint8_t {
   Interrupt = 3,    // interrupt delivered (user or kernel mode)
   Cfu = 4,          // bytes read from user memory (copy_from_user, strncpy_from_user, ...)
   Gfu = 5,          // scalar read from user memory (get_user family, futex words)
-  Pte = 6,          // user PTE with accessed/dirty bits hardware set while user code ran
+  Pte = 6,          // page-table entry whose accessed/dirty bits the CPU set while user code ran
   Rdtsc = 7,        // RDTSC / RDTSCP result in kernel mode
   Rdseed = 8,       // RDSEED / RDRAND result in kernel mode
   IoIn = 9,         // PIO IN value

@@ -151,6 +151,13 @@ typedef struct KvmrrQemuApi {
      */
     void (*log_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr,
                     const void *data, size_t len);
+    /*
+     * The CPU's page walk for user code set accessed/dirty bits in a page-table entry (the
+     * kernel reads them later, e.g. when it unmaps): len bytes of the entry's new value
+     * at ram_addr. Replay writes them back before the next kernel entry.
+     */
+    void (*log_pte)(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void *data,
+                    size_t len);
 
     /*
      * Replay (TCG only). replay_start opens the recording in dir and checks it against the
@@ -180,19 +187,28 @@ typedef struct KvmrrQemuApi {
     /*
      * The guest is about to log a kernel entry from user mode (kvmrr_log_user_entry). Normally
      * the entry replay performed; an entry already under way when the snapshot was taken
-     * is consumed here instead.
+     * is consumed here instead, after the device writes logged before it (write()).
      */
-    int (*replay_entry_logged)(uint32_t vcpu);
+    int (*replay_entry_logged)(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write,
+                               void *opaque);
     /* kvmrr_tsc() called from rip (its return address): *value gets the logged TSC. */
     int (*replay_tsc)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t *value);
     /* kvmrr_user_read(uaddr, len, kind) called from rip: writes the logged user bytes. */
     int (*replay_user_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t uaddr,
                             uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void *opaque);
+    /*
+     * kvmrr_yield_point() called from rip, about to count yield point number `count`:
+     * *open is set when the log has a window there (QEMU then sets the ring's irq_pending,
+     * as the recorder had it). A window at another call site is a divergence.
+     */
+    int (*replay_yield_point)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t count,
+                              uint32_t *open);
     /* The guest opened a yield window at yield count `count`; *next_target gets the count
      * of the vCPU's next window (UINT64_MAX if none). */
     int (*replay_yield_window)(uint32_t vcpu, uint64_t count, uint64_t *next_target);
     /*
-     * Device writes to guest RAM the log has next for the vCPU, at sync point sync_count
+     * Device writes to guest RAM (and page-table entries the CPU updated while user code
+     * ran) the log has next for the vCPU, at sync point sync_count
      * (during_io 0: parked there, in user mode or halted) or inside its current port/MMIO
      * access (during_io 1: only that access's writes): written with write().
      */

@@ -34,10 +34,11 @@ class Replayer {
   Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector);
   Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
   Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
-  Step entry_logged(uint32_t vcpu);
+  Step entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque);
   Step tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value);
   Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
                  uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
+  Step yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count, uint32_t* open);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
   Step dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write, void* opaque);
   Step guest_records(const uint8_t* records, size_t size);
@@ -58,7 +59,10 @@ class Replayer {
   Vmlinux vmlinux_;
   ReplaySession session_;
   KvmrrReplayInfo info_{};
-  std::vector<std::vector<uint64_t>> yield_windows_;  // per vCPU, in order
+  struct Window {
+    uint64_t count, rip;
+  };
+  std::vector<std::vector<Window>> yield_windows_;  // per vCPU, in order
   std::vector<size_t> next_window_;
   std::vector<bool> entry_performed_;  // per vCPU: an entry replay performed awaits its log
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
