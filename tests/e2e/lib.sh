@@ -4,7 +4,7 @@ set -euo pipefail
 BUILD=${KVMRR_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 KVMRR=$BUILD/bin/kvm-rr
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-e2e.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

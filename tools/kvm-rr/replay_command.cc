@@ -11,6 +11,7 @@
 #include "guest_runner.h"
 #include "install.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
 namespace {
@@ -113,6 +114,8 @@ class ReplayCommand : public Command {
     std::vector<std::string> argv;
     try {
       Recording rec = Recording::open(dir);
+      // The hooks are found in the recorded kernel: a wrong vmlinux is refused up front.
+      open_recorded_kernel(inst.vmlinux, rec.meta().vmlinux_build_id);
       argv = replay_command_line(rec, inst);
     } catch (const RecordingError& e) {
       fmt::print(err, "kvm-rr replay: {}\n", e.what());

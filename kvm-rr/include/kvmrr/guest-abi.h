@@ -5,8 +5,9 @@
  * from user mode with the user register file, user-memory reads, RDTSC, yield windows) as
  * records in a ring in its own memory. It tells QEMU where the ring is at boot; QEMU drains
  * it into the recording before logging any event of its own (device reads, interrupts), so
- * the recording keeps the order in which the kernel consumed its inputs. When the ring is
- * full the guest asks QEMU to drain it (an exit) and starts over.
+ * the recording keeps the order in which the kernel consumed its inputs. When a record
+ * leaves less than the largest record's room, the guest asks QEMU to drain the ring (an
+ * exit) right away, so a drain never falls between a value's hook and its record.
  *
  * This header is kvm-rr's; tools/build-kernel.sh copies it into the kernel tree as
  * include/uapi/linux/kvmrr.h, and the C++ core includes it directly. Plain C, fixed-size
@@ -52,9 +53,11 @@ struct kvmrr_ring {
      * until a sync point, and sets irq_pending[vcpu] meanwhile. At each yield point (spin
      * loops' cpu_relax, cond_resched) the kernel counts yields[vcpu] and, with interrupts
      * enabled, opens a window (logs it, then writes KVMRR_PORT_YIELD: an exit, so a sync
-     * point) when irq_pending is set or the count reaches yield_target. Replay sets
-     * yield_target to the recorded window's count instead, so the kernel opens the same
-     * windows. QEMU resets all three when a recording starts.
+     * point) when irq_pending is set or the count reaches yield_target. QEMU also sets
+     * irq_pending when its main loop waits for the vCPU. Replay sets irq_pending at the
+     * yield point of each logged window, so the kernel opens the same windows and reads
+     * the same values. QEMU resets all three when a recording starts (yield_target to
+     * UINT64_MAX, which no count reaches).
      */
     kvmrr_u32 irq_pending[KVMRR_MAX_VCPUS];
     kvmrr_u64 yield_target[KVMRR_MAX_VCPUS];
