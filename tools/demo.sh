@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: boots the default guest under TCG with the patched QEMU and runs a small
-# workload in it, printing its output; then records the same workload and shows what the
-# recording holds. (Replay joins here once it exists.)
+# workload in it, printing its output; then records the same workload, shows what the
+# recording holds, and replays its kernel deterministically (kvm-rr replay).
 set -euo pipefail
 KVMRR=$(dirname "$0")/../build/bin/kvm-rr
 
@@ -36,3 +36,5 @@ echo "demo: a few of its events, symbolized (kvm-rr dump --events):"
   awk '/ (syscall|cfu|yield_window|io_in) |user=0x0 sync/ && !seen[$2]++ { print "  | " substr($0, 1, 150) }'
 echo "demo: every interrupt taken in kernel mode sits at a sync point (kvm-rr check):"
 "$KVMRR" check "$rec/recording" | sed 's/^/  | /'
+echo "demo: replaying the recorded kernel in TCG, every event checked (kvm-rr replay):"
+"$KVMRR" replay --timeout 900 "$rec/recording" 2>&1 | sed 's/^/  | /'
