@@ -51,7 +51,10 @@ bool is_user_entry(const Event& e) {
 std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize) {
   const EventTypeInfo& info = event_type_info(e.type);
   std::string s = fmt::format("{} vcpu={} rip={:#x}", info.name, e.vcpu, e.rip);
-  if (symbolize && e.rip >= 0xffff800000000000ull) s += fmt::format(" <{}>", symbolize(e.rip));
+  if (symbolize && e.rip >= 0xffff800000000000ull) {
+    std::string name = symbolize(e.rip);
+    if (name.rfind("0x", 0) != 0) s += fmt::format(" <{}>", name);  // an address outside every symbol
+  }
   if (e.digest) s += fmt::format(" digest={:#018x}", e.digest);
   for (size_t i = 0; i < e.nargs; i++) {
     std::string_view name = info.args[i];

@@ -37,7 +37,9 @@ bool ReplaySession::finished() { return at_end() && reader_->end().complete; }
 
 std::string ReplaySession::sym(uint64_t rip) const {
   if (!vmlinux_ || rip < 0xffff800000000000ull) return fmt::format("{:#x}", rip);
-  return fmt::format("{:#x} <{}>", rip, vmlinux_->symbolize(rip));
+  std::string name = vmlinux_->symbolize(rip);
+  if (name.rfind("0x", 0) == 0) return name;  // outside every symbol
+  return fmt::format("{:#x} <{}>", rip, name);
 }
 
 void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual,

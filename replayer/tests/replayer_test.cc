@@ -1,0 +1,325 @@
+#include "kvmrr/replayer.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "kvmrr/recorder.h"
+#include "test_util.h"
+
+namespace kvmrr {
+namespace {
+
+using testing::TempDir;
+using Step = Replayer::Step;
+
+constexpr uint64_t kRingGpa = 0x1b61000;
+
+KvmrrRegs regs_at(uint64_t rip) {
+  KvmrrRegs r{};
+  r.rip = rip;
+  return r;
+}
+
+// Builds a recording through the Recorder, as QEMU does, against the fake vmlinux.
+class RecordingBuilder {
+ public:
+  explicit RecordingBuilder(const TempDir& d) : dir_((d.path() / "rec").string()) {
+    setenv("KVMRR_VMLINUX", KVMRR_FAKE_VMLINUX, 1);
+    KvmrrRecordInfo info{};
+    info.dir = dir_.c_str();
+    info.accel = "tcg";
+    info.smp = 1;
+    info.guest_ring_gpa = kRingGpa;
+    rec_ = std::make_unique<Recorder>(info);
+    std::ofstream(rec_->snapshot_path()) << "s";
+  }
+  Recorder& operator*() { return *rec_; }
+  Recorder* operator->() { return rec_.get(); }
+  void guest(const void* record, size_t size) {
+    rec_->log_guest_records(static_cast<const uint8_t*>(record), size);
+  }
+  void rdtsc(uint64_t rip, uint64_t value) {
+    kvmrr_value_record r{};
+    r.hdr = {KVMRR_REC_RDTSC, sizeof r, 0, rip};
+    r.value = value;
+    guest(&r, sizeof r);
+  }
+  void window(uint64_t rip, uint64_t count) {
+    kvmrr_value_record r{};
+    r.hdr = {KVMRR_REC_YIELD_WINDOW, sizeof r, 0, rip};
+    r.value = count;
+    guest(&r, sizeof r);
+  }
+  void user_read(uint64_t rip, uint64_t uaddr, const std::string& bytes, uint32_t kind) {
+    std::vector<uint8_t> buf(sizeof(kvmrr_user_record) + (bytes.size() + 7) / 8 * 8);
+    kvmrr_user_record r{};
+    r.hdr = {KVMRR_REC_CFU, uint16_t(buf.size()), 0, rip};
+    r.uaddr = uaddr;
+    r.len = uint32_t(bytes.size());
+    r.kind = kind;
+    memcpy(buf.data(), &r, sizeof r);
+    memcpy(buf.data() + sizeof r, bytes.data(), bytes.size());
+    guest(buf.data(), buf.size());
+  }
+  void syscall(uint64_t rip, uint64_t nr) {
+    kvmrr_entry_record e{};
+    e.hdr = {KVMRR_REC_SYSCALL, sizeof e, 0, rip};
+    e.vector = nr;
+    e.regs[16] = rip;
+    guest(&e, sizeof e);
+  }
+  void dma(uint64_t sync, bool in_io, uint64_t ram_addr, const std::string& bytes) {
+    rec_->log_dma(0, sync, in_io, ram_addr, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  }
+  std::filesystem::path finish() {
+    rec_->finish();
+    rec_.reset();
+    return dir_;
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Recorder> rec_;
+};
+
+// Guest memory as the replaying QEMU would write it: address -> bytes.
+struct Memory {
+  std::map<uint64_t, std::string> writes;
+  static int write(void* opaque, uint64_t addr, const void* buf, size_t len) {
+    static_cast<Memory*>(opaque)->writes[addr] = std::string(static_cast<const char*>(buf), len);
+    return 0;
+  }
+};
+
+std::vector<uint8_t> ring_of(const std::vector<std::pair<const void*, size_t>>& records) {
+  std::vector<uint8_t> out;
+  for (auto [p, n] : records) out.insert(out.end(), (const uint8_t*)p, (const uint8_t*)p + n);
+  return out;
+}
+
+TEST(Replayer, FindsHooksBySymbolAndTheFirstWindow) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.rdtsc(0xffffffff81000010, 5);
+  b.window(0xffffffff81000020, 7);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Vmlinux v(KVMRR_FAKE_VMLINUX);
+  EXPECT_EQ(r.info().hook_tsc, *v.symbol("kvmrr_tsc"));
+  EXPECT_EQ(r.info().hook_user_read, *v.symbol("kvmrr_user_read"));
+  EXPECT_EQ(r.info().hook_yield_point, *v.symbol("kvmrr_yield_point"));
+  EXPECT_EQ(r.info().guest_ring_gpa, kRingGpa);
+  EXPECT_EQ(r.info().yield_target[0], 7u);
+  EXPECT_EQ(r.info().yield_target[1], UINT64_MAX);
+}
+
+TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.dma(5, false, 0x1000, "ab");
+  b.dma(6, true, 0x2000, "cd");   // inside the vCPU's device access at sync point 6
+  b.dma(6, false, 0x3000, "ef");  // while parked at sync point 6
+  b->log_interrupt(0, regs_at(0xffffffff81000100), 0xec, 6);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  ASSERT_EQ(r.dma(0, 5, false, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes.size(), 1u);
+  EXPECT_EQ(m.writes[0x1000], "ab");
+  // At sync point 5 nothing else is due; a device access there owns no write either.
+  ASSERT_EQ(r.dma(0, 5, false, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 5, true, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes.size(), 1u);
+  ASSERT_EQ(r.dma(0, 6, true, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes[0x2000], "cd");
+  EXPECT_EQ(m.writes.count(0x3000), 0u) << "a parked write was applied inside a device access";
+  int32_t vector = -1;
+  ASSERT_EQ(r.dma(0, 6, false, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes[0x3000], "ef");
+  ASSERT_EQ(r.sync_point(0, 6, false, &vector), Step::Continue);
+  EXPECT_EQ(vector, 0xec);
+  ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000100), 0xec), Step::Continue) << r.session().report();
+  EXPECT_FALSE(r.session().divergence());
+}
+
+TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.dma(3, false, 0x1000, "ab");
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  EXPECT_EQ(r.dma(0, 4, false, Memory::write, &m), Step::Stop);
+  ASSERT_TRUE(r.session().divergence());
+  EXPECT_NE(r.session().divergence()->what.find("sync point 3"), std::string::npos) << r.session().report();
+  EXPECT_TRUE(m.writes.empty());
+}
+
+TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b->log_interrupt(0, regs_at(0xffffffff81000100), 0xec, 4);
+  auto dir = b.finish();
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    int32_t vector;
+    EXPECT_EQ(r.sync_point(0, 3, false, &vector), Step::Continue);
+    EXPECT_EQ(vector, -1);
+    EXPECT_EQ(r.sync_point(0, 5, false, &vector), Step::Stop);
+    EXPECT_NE(r.session().divergence()->what.find("passed sync point 4"), std::string::npos);
+  }
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    int32_t vector;
+    EXPECT_EQ(r.sync_point(0, 3, true, &vector), Step::Stop);
+    EXPECT_NE(r.session().divergence()->what.find("halted"), std::string::npos);
+  }
+}
+
+TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
+  TempDir d;
+  RecordingBuilder b(d);
+  std::string big(KVMRR_USER_CHUNK, 'x');
+  b.user_read(0xffffffff81000200, 0x10000, big, KVMRR_UREAD_COPY);
+  b.user_read(0xffffffff81000200, 0x10000 + KVMRR_USER_CHUNK, "tail", KVMRR_UREAD_COPY);
+  b.user_read(0xffffffff81000300, 0x20000, std::string("/bin/sh\0", 8), KVMRR_UREAD_STRING);
+  b.rdtsc(0xffffffff81000400, 42);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
+                        Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(m.writes[0x10000], big);
+  EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
+  // strncpy_from_user(dst, src, 4096): one record, ended by the NUL.
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000300, 0x20000, 4096, KVMRR_UREAD_STRING, Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(m.writes[0x20000], std::string("/bin/sh\0", 8));
+  uint64_t tsc = 0;
+  ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000400, &tsc), Step::Continue) << r.session().report();
+  EXPECT_EQ(tsc, 42u);
+}
+
+TEST(Replayer, AUserReadAtAnotherAddressDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.user_read(0xffffffff81000200, 0x10000, "abc", KVMRR_UREAD_COPY);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, Memory::write, &m),
+            Step::Stop);
+  EXPECT_NE(r.session().report().find("the log read 3 bytes at 0x10000"), std::string::npos) << r.session().report();
+  EXPECT_TRUE(m.writes.empty());
+}
+
+TEST(Replayer, YieldWindowsOpenAtTheirCountAndCallSite) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.window(0xffffffff81000500, 7);
+  b.window(0xffffffff81000600, 9);
+  auto dir = b.finish();
+  Replayer r(dir, KVMRR_FAKE_VMLINUX);
+  uint32_t open = 1;
+  ASSERT_EQ(r.yield_point(0, regs_at(0), 0xffffffff81000600, 6, &open), Step::Continue);
+  EXPECT_EQ(open, 0u);
+  ASSERT_EQ(r.yield_point(0, regs_at(0), 0xffffffff81000500, 7, &open), Step::Continue);
+  EXPECT_EQ(open, 1u);
+  uint64_t next = 0;
+  ASSERT_EQ(r.yield_window(0, 7, &next), Step::Continue) << r.session().report();
+  EXPECT_EQ(next, 9u);
+  // The same count at another call site: the kernel took another path.
+  EXPECT_EQ(r.yield_point(0, regs_at(0), 0xffffffff81000500, 9, &open), Step::Stop);
+  EXPECT_NE(r.session().divergence()->what.find("yield point 9"), std::string::npos);
+}
+
+TEST(Replayer, WhatTheKernelLogsIsCheckedAgainstWhatItWasFed) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.rdtsc(0xffffffff81000010, 5);
+  b.rdtsc(0xffffffff81000010, 6);
+  auto dir = b.finish();
+  kvmrr_value_record same{}, other{};
+  same.hdr = {KVMRR_REC_RDTSC, sizeof same, 0, 0xffffffff81000010};
+  same.value = 5;
+  other = same;
+  other.value = 7;
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    uint64_t v;
+    ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
+    ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
+    auto ring = ring_of({{&same, sizeof same}});
+    EXPECT_EQ(r.guest_records(ring.data(), ring.size()), Step::Continue) << r.session().report();
+  }
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    uint64_t v;
+    ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
+    ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
+    auto ring = ring_of({{&same, sizeof same}, {&other, sizeof other}});
+    EXPECT_EQ(r.guest_records(ring.data(), ring.size()), Step::Stop);
+    EXPECT_NE(r.session().divergence()->what.find("value=0x7; it was fed rdtsc"), std::string::npos)
+        << r.session().report();
+  }
+}
+
+TEST(Replayer, AnEntryUnderWayAtTheSnapshotIsTakenWhenTheKernelLogsIt) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.dma(0, false, 0x1000, "ab");
+  b.syscall(0x401000, 39);
+  b.syscall(0x401010, 40);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  // The vCPU starts in kernel mode: the first entry is logged without replay performing it.
+  ASSERT_EQ(r.entry_logged(0, 0, Memory::write, &m), Step::Continue) << r.session().report();
+  EXPECT_EQ(m.writes[0x1000], "ab");
+  // The next one replay performs, and its logging is then not another entry.
+  KvmrrUserEntry e{};
+  ASSERT_EQ(r.user_entry(0, &e), Step::Continue) << r.session().report();
+  EXPECT_EQ(e.kind, uint32_t(KVMRR_ENTRY_SYSCALL));
+  EXPECT_EQ(e.vector, 40u);
+  EXPECT_EQ(e.regs[16], 0x401010u);
+  ASSERT_EQ(r.entry_logged(0, 0, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(r.session().consumed(), 3u);
+}
+
+TEST(Replayer, FinishWritesTheVerdict) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.rdtsc(0xffffffff81000010, 5);
+  auto dir = b.finish();
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    uint64_t v;
+    ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
+    EXPECT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Stop);  // the log is exhausted
+    EXPECT_EQ(r.finish(), 0);
+    auto j = nlohmann::json::parse(std::ifstream(dir / "replay.json"));
+    EXPECT_EQ(j["result"], "ok");
+    EXPECT_EQ(j["events_replayed"], 1);
+  }
+  {
+    Replayer r(dir, KVMRR_FAKE_VMLINUX);
+    uint64_t v;
+    EXPECT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000099, &v), Step::Stop);
+    EXPECT_EQ(r.finish(), 1);
+    auto j = nlohmann::json::parse(std::ifstream(dir / "replay.json"));
+    EXPECT_EQ(j["result"], "diverged");
+    EXPECT_EQ(j["divergence"]["event_index"], 0);
+  }
+}
+
+TEST(Replayer, AnotherKernelIsRefused) {
+  TempDir d;
+  RecordingBuilder b(d);
+  auto dir = b.finish();
+  EXPECT_THROW(Replayer(dir, "/proc/self/exe"), RecordingError);
+}
+
+}  // namespace
+}  // namespace kvmrr
