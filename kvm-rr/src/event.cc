@@ -13,7 +13,7 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::Exception, "exception", {"vector", "error_code", "cr2"}, "user registers"},
     {EventType::Interrupt, "interrupt", {"vector", "user", "sync"}, "user registers (user mode)"},
     {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
-    {EventType::Gfu, "gfu", {"uaddr", "size", "value", "kind"}, ""},
+    {EventType::Gfu, "gfu", {"uaddr", "len", "kind"}, "bytes read (get_user family, futex words)"},
     {EventType::Pte, "pte", {"ram_addr", "len", "sync", "in_io"}, "page-table entry as the CPU set its accessed/dirty bits"},
     {EventType::Rdtsc, "rdtsc", {"value", "aux", "rdtscp"}, ""},
     {EventType::Rdseed, "rdseed", {"value", "ok", "rdrand"}, ""},

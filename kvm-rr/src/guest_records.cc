@@ -49,7 +49,7 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
         if (hdr.size < sizeof r) throw bad(off, fmt::format("user-read record of {} bytes", hdr.size));
         memcpy(&r, p + off, sizeof r);
         if (r.len > hdr.size - sizeof r) throw bad(off, fmt::format("user-read of {} bytes in a {}-byte record", r.len, hdr.size));
-        e.type = EventType::Cfu;
+        e.type = r.kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu;
         e.push_arg(r.uaddr);
         e.push_arg(r.len);
         e.push_arg(r.kind);

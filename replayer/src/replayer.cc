@@ -233,7 +233,7 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   at.rip = rip;
   while (len) {
     if (ended()) return Step::Stop;
-    const Event* e = session_.expect(EventType::Cfu, vcpu, at);
+    const Event* e = session_.expect(kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu, vcpu, at);
     if (!e) return Step::Stop;
     uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
     uint64_t got = e->args[1];

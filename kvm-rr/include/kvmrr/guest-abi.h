@@ -103,8 +103,9 @@ struct kvmrr_entry_record {
  * KVMRR_USER_CHUNK come as several records.
  */
 #define KVMRR_USER_CHUNK 4096
-#define KVMRR_UREAD_COPY 0
-#define KVMRR_UREAD_STRING 1
+#define KVMRR_UREAD_COPY 0    /* copy_from_user and friends: a cfu event */
+#define KVMRR_UREAD_STRING 1  /* strncpy_from_user, strnlen_user: up to the NUL (cfu) */
+#define KVMRR_UREAD_SCALAR 2  /* get_user family, futex words: a gfu event */
 struct kvmrr_user_record {
     struct kvmrr_record hdr;
     kvmrr_u64 uaddr;
