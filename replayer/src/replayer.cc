@@ -226,9 +226,12 @@ Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip,
 
 Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
                                    uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
-  // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records.
-  if (uaddr >= kTaskSizeMax) return Step::Continue;
-  len = std::min(len, kTaskSizeMax - uaddr);
+  // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records. Shared
+  // memory (io_uring rings, remote pages) comes at its kernel address.
+  if (kind != KVMRR_UREAD_SHARED) {
+    if (uaddr >= kTaskSizeMax) return Step::Continue;
+    len = std::min(len, kTaskSizeMax - uaddr);
+  }
   KvmrrRegs at = regs;
   at.rip = rip;
   while (len) {

@@ -204,6 +204,19 @@ TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
   EXPECT_EQ(tsc, 42u);
 }
 
+TEST(Replayer, SharedMemoryIsWrittenBackAtItsKernelAddress) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.user_read(0xffffffff81000700, 0xffff888001234040, std::string("\x07\0\0\0", 4), KVMRR_UREAD_SHARED);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED,
+                        Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(m.writes[0xffff888001234040], std::string("\x07\0\0\0", 4));
+}
+
 TEST(Replayer, AUserReadAtAnotherAddressDiverges) {
   TempDir d;
   RecordingBuilder b(d);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# kvm-rr replay under TCG: recordings of the four acceptance workloads replay with zero
+# kvm-rr replay under TCG: recordings of the four acceptance workloads (and io_uring plus
+# reads of other processes' memory) replay with zero
 # divergence, every event consumed; one changed value makes replay stop at that event with
 # a report a kernel developer can act on; a recorder killed mid-run leaves a prefix that
 # replays and says where it ends; a wrong vmlinux is refused.
@@ -32,6 +33,8 @@ record_and_replay fio \
   'fio --name=rw --filename=/root/fio.dat --size=16M --rw=randrw --bs=4k --direct=1 --ioengine=psync --time_based --runtime=5 --output-format=terse >/dev/null'
 record_and_replay stress \
   'stress-ng --fork 1 --exec 1 --sigq 1 --mmap 1 --futex 1 --pipe 1 --timer 1 --epoll 1 --sock 1 --timeout 3 --quiet'
+record_and_replay io_uring \
+  'fio --name=u --filename=/root/u.dat --size=8M --rw=randrw --bs=4k --direct=1 --ioengine=io_uring --iodepth=4 --time_based --runtime=2 --output-format=terse >/dev/null && cat /proc/1/cmdline /proc/self/environ >/dev/null && ps >/dev/null'
 record_and_replay pmem \
   'mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /dev/pmem0 /mnt/pmem && dd if=/dev/urandom of=/mnt/pmem/f bs=4k count=64 conv=fsync 2>/dev/null && echo tail >> /mnt/pmem/f && sync /mnt/pmem/f'
 

@@ -106,6 +106,9 @@ struct kvmrr_entry_record {
 #define KVMRR_UREAD_COPY 0    /* copy_from_user and friends: a cfu event */
 #define KVMRR_UREAD_STRING 1  /* strncpy_from_user, strnlen_user: up to the NUL (cfu) */
 #define KVMRR_UREAD_SCALAR 2  /* get_user family, futex words: a gfu event */
+#define KVMRR_UREAD_SHARED 3  /* memory user space writes that the kernel reads in place
+                               * (io_uring rings, access_remote_vm): uaddr is the kernel
+                               * address (cfu) */
 struct kvmrr_user_record {
     struct kvmrr_record hdr;
     kvmrr_u64 uaddr;
