@@ -15,6 +15,8 @@ PACKAGES=(
   linux-source-6.1 bc bison flex libssl-dev cpio xz-utils
   # guest root file system and workloads
   e2fsprogs busybox-static stress-ng fio rocksdb-tools
+  # tools/kvm-lab: the L1 VM's module dependencies (depmod)
+  kmod
 )
 
 SRC_LIST=/etc/apt/sources.list.d/kvm-rr-deb-src.sources
