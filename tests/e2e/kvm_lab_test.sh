@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# tools/kvm-lab: the L1 VM boots under TCG with AMD SVM, kvm_amd gives it a real /dev/kvm,
+# kvm-rr's build runs from /lab, and the default guest boots under KVM inside it (L2),
+# with its command's status and /out files coming back to the host.
+. "$(dirname "$0")/lib.sh"
+need_built
+LAB=$(cd "$(dirname "$0")/../.." && pwd)/tools/kvm-lab
+
+run "$LAB" run --timeout 900 --out "$WORK/out" -- \
+  'test -c /dev/kvm || exit 90
+   kvm-rr run --accel kvm --timeout 600 -- "echo L2 \$(uname -r) under \$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource); exit 7"
+   echo "l2-status $?" > /out/result; exit 5' >"$WORK/lab.out" 2>&1
+cat "$WORK/lab.out"
+[ "$status" != 90 ] || fail "L1 has no /dev/kvm: kvm_amd did not load"
+[ "$status" = 5 ] || fail "kvm-lab exited $status (the L1 command exits 5)"
+expect_contains "$WORK/lab.out" "L2 6.1"
+expect_contains "$WORK/out/result" "l2-status 7"
+pass "L1 with kvm_amd under TCG; the guest ran under KVM inside it; statuses and /out came back"
