@@ -1,4 +1,5 @@
 #include "guest_args.h"
+#include "kvm_host.h"
 
 #include <charconv>
 
@@ -98,6 +99,16 @@ std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs
     fmt::print(err, "kvm-rr {}: not everything is built:\n{}", name, missing);
     *status = kExitFailure;
     return std::nullopt;
+  }
+  if (args.guest.accel == "kvm") {
+    KvmDiagnosis kvm = diagnose_kvm();
+    if (kvm.kind == KvmDiagnosis::Kind::Software && name == "run") {
+      fmt::print(err, "kvm-rr {}: warning: {}\n", name, kvm.explanation);  // slow, but it runs
+    } else if (kvm.kind != KvmDiagnosis::Kind::Usable) {
+      fmt::print(err, "kvm-rr {}: {}\n", name, kvm.explanation);
+      *status = kExitUsage;
+      return std::nullopt;
+    }
   }
   try {
     return GuestMachine(install, args.guest);

@@ -43,11 +43,6 @@ class RecordCommand : public Command {
       fmt::print(err, "kvm-rr record: say where the recording goes with -o DIR\n");
       return kExitUsage;
     }
-    if (ga.guest.accel != "tcg") {
-      fmt::print(err, "kvm-rr record: only --accel tcg records so far (the KVM path is not "
-                      "built yet)\n");
-      return kExitUsage;
-    }
     std::error_code ec;
     fs::path dir = fs::absolute(dir_arg, ec);
     if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
@@ -59,6 +54,11 @@ class RecordCommand : public Command {
     int prepared = kExitOk;
     std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
     if (!machine) return prepared;
+    if (ga.guest.accel != "tcg") {
+      fmt::print(err, "kvm-rr record: this KVM can record, but kvm-rr's KVM recording path is not "
+                      "built yet; use --accel tcg\n");
+      return kExitUsage;
+    }
     ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()},
                   {"KVMRR_GUEST_COMMAND", ga.guest.command}};
     GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);
