@@ -104,14 +104,15 @@ Replayer::Step Replayer::fed(const Event& e) {
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
-                               uint64_t* value) {
+Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where,
+                                     uint32_t size, uint64_t* value) {
   if (ended()) return Step::Stop;
-  const Event* e = session_.expect(EventType::IoIn, vcpu, regs);
+  const Event* e = session_.expect(type, vcpu, regs);
   if (!e) return Step::Stop;
-  if (e->args[0] != port || e->args[1] != size) {
-    session_.diverge_here(fmt::format("IN from port {:#x} ({} bytes) at {}; the log read port {:#x} ({} bytes)",
-                                      port, size, session_.sym(regs.rip), e->args[0], e->args[1]),
+  if (e->args[0] != where || e->args[1] != size) {
+    session_.diverge_here(fmt::format("{} of {:#x} ({} bytes) at {}; the log read {:#x} ({} bytes)",
+                                      type == EventType::IoIn ? "IN from port" : "MMIO read", where, size,
+                                      session_.sym(regs.rip), e->args[0], e->args[1]),
                           vcpu, &regs);
     return Step::Stop;
   }
@@ -119,19 +120,14 @@ Replayer::Step Replayer::io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t po
   return stop_if_diverged();
 }
 
+Replayer::Step Replayer::io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
+                               uint64_t* value) {
+  return device_read(EventType::IoIn, vcpu, regs, port, size, value);
+}
+
 Replayer::Step Replayer::mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size,
                                    uint64_t* value) {
-  if (ended()) return Step::Stop;
-  const Event* e = session_.expect(EventType::Mmio, vcpu, regs);
-  if (!e) return Step::Stop;
-  if (e->args[0] != gpa || e->args[1] != size) {
-    session_.diverge_here(fmt::format("MMIO read of {:#x} ({} bytes) at {}; the log read {:#x} ({} bytes)",
-                                      gpa, size, session_.sym(regs.rip), e->args[0], e->args[1]),
-                          vcpu, &regs);
-    return Step::Stop;
-  }
-  *value = e->args[2];
-  return stop_if_diverged();
+  return device_read(EventType::Mmio, vcpu, regs, gpa, size, value);
 }
 
 Replayer::Step Replayer::sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector) {

@@ -22,6 +22,23 @@ expect_contains() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "expected \"$2\" in $1"; }
 }
 
+# record_then_kill DIR BYTES CMD: records CMD into DIR in the background and kills the
+# recording QEMU with SIGKILL (a crashed recorder) once the event stream has BYTES bytes.
+# $status is the front end's exit status.
+record_then_kill() {
+  local dir=$1 bytes=$2 cmd=$3 pid qemu_pid
+  "$KVMRR" record -o "$dir" -- "$cmd" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    [ -s "$dir/snapshot" ] && [ "$(stat -c %s "$dir/events" 2>/dev/null || echo 0)" -gt "$bytes" ] && break
+    sleep 0.1
+  done
+  qemu_pid=$(pgrep -f "kvm-rr-ctl,recording=$dir" | head -n 1 || true)
+  [ -n "$qemu_pid" ] || fail "no recording QEMU for $dir"
+  kill -KILL "$qemu_pid"
+  run wait "$pid"
+}
+
 need_built() {
   local missing=""
   for f in "$KVMRR" "$BUILD/qemu/bin/qemu-system-x86_64" "$BUILD/kernel/bzImage" "$BUILD/guest/rootfs.ext4"; do

@@ -117,20 +117,10 @@ pass "RIPs symbolized with the recorded kernel; a wrong vmlinux is named"
 
 # A recorder killed with SIGKILL mid-recording: the prefix stays readable.
 killed=$WORK/killed
-"$KVMRR" record -o "$killed" -- 'i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done' \
-  >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$killed/snapshot" ] && [ "$(stat -c %s "$killed/events" 2>/dev/null || echo 0)" -gt 2000 ] && break
-  sleep 0.1
-done
 # Kill QEMU itself, like a crash of the recorder; the front end then reports the failure.
-qemu_pid=$(pgrep -f "kvm-rr-ctl,recording=$killed" | head -n 1 || true)
-[ -n "$qemu_pid" ] || fail "no recording QEMU for $killed"
-kill -KILL "$qemu_pid"
+record_then_kill "$killed" 2000 'i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done'
+fe_status=$status
 set +e
-wait "$pid"
-fe_status=$?
 "$KVMRR" dump "$killed" >"$WORK/kdump" 2>"$WORK/kerr"
 status=$?
 set -e

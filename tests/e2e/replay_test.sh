@@ -79,16 +79,7 @@ pass "a changed device read and a moved interrupt stop replay at their event ($t
 
 # A recorder killed mid-recording: its prefix replays, and replay says where it ends.
 killed=$WORK/killed
-"$KVMRR" record -o "$killed" -- 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done' >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$killed/snapshot" ] && [ "$(stat -c %s "$killed/events" 2>/dev/null || echo 0)" -gt 20000 ] && break
-  sleep 0.1
-done
-qemu_pid=$(pgrep -f "kvm-rr-ctl,recording=$killed" | head -n 1 || true)
-[ -n "$qemu_pid" ] || fail "no recording QEMU for $killed"
-kill -KILL "$qemu_pid"
-wait "$pid" || true
+record_then_kill "$killed" 20000 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done'
 prefix=$("$KVMRR" dump "$killed" 2>/dev/null | sed -n 's/^events: //p' || true)
 run "$KVMRR" replay "$killed" >"$WORK/killed.out" 2>"$WORK/killed.err"
 cat "$WORK/killed.out"

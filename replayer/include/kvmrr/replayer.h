@@ -52,6 +52,8 @@ class Replayer {
   // True (and replay over) when the log has no next event.
   bool ended();
   Step stop_if_diverged();
+  Step device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where, uint32_t size,
+                   uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
   void progress();
 
