@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the default guest's root file system: an ext4 image with busybox, stress-ng, fio,
 # db_bench (rocksdb-tools) and the shared libraries they load, plus guest/kvm-rr-init as
-# init and guest/kvm-rr-ctl. Made with `mke2fs -d` from a staging directory: no loop mount, no root file system
+# init, guest/kvm-rr-ctl and guest/kvm-rr-microbench (built static here). Made with `mke2fs -d` from a staging directory: no loop mount, no root file system
 # of the host touched. Cached in $KVMRR_CACHE/guest keyed by this script, the init script
 # and the versions of the Debian packages copied in.
 #
@@ -14,10 +14,11 @@ PACKAGES=(busybox-static stress-ng fio rocksdb-tools e2fsprogs libc6)
 PROGRAMS=(/usr/bin/stress-ng /usr/bin/fio /usr/bin/db_bench /sbin/mke2fs /sbin/e2fsck)
 INIT=$REPO_ROOT/guest/kvm-rr-init
 CTL=$REPO_ROOT/guest/kvm-rr-ctl
+MICROBENCH=$REPO_ROOT/guest/kvm-rr-microbench.c
 
 out_link=${1:?usage: $0 OUT_LINK}
 versions=$(for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || die "$p is not installed (run make deps)"; done)
-key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL"; } | sha256sum | cut -c1-16)
+key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL" "$MICROBENCH"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
 out=$KVMRR_CACHE/guest/out-$key
 
 if [ -f "$out/rootfs.ext4" ]; then
@@ -34,6 +35,8 @@ else
   done
   install -m 0755 "$INIT" "$stage/sbin/kvm-rr-init"
   install -m 0755 "$CTL" "$stage/sbin/kvm-rr-ctl"
+  # System-call microbenchmarks (bench/), static: no libraries to carry.
+  gcc -O2 -static -Wall -Werror -o "$stage/usr/bin/kvm-rr-microbench" "$MICROBENCH"
   for prog in "${PROGRAMS[@]}"; do
     [ -x "$prog" ] || die "$prog missing (run make deps)"
     install -D -m 0755 "$prog" "$stage$prog"

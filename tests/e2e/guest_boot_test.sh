@@ -2,7 +2,7 @@
 # The default guest boots under TCG with the patched QEMU, runs a command as root, and QEMU
 # and kvm-rr exit with that command's status. The guest has what later tests rely on:
 # /tmp on tmpfs, /dev/pmem0 mountable with ext4 -o dax, an ext4 root on virtio-blk, and
-# the workloads stress-ng, fio and db_bench.
+# the workloads stress-ng, fio, db_bench and kvm-rr-microbench.
 . "$(dirname "$0")/lib.sh"
 need_built
 
@@ -22,6 +22,7 @@ set +e
   fio --name=t --filename=/root/fio.dat --size=4M --rw=randrw --bs=4k --direct=1 \
       --ioengine=psync --output-format=terse >/dev/null && echo fio-ok
   db_bench --benchmarks=fillrandom --num=2000 --db=/tmp/db >/dev/null && echo db_bench-ok
+  kvm-rr-microbench all 200
   exit 7' >"$out" 2>"$WORK/err"
 status=$?
 set -e
@@ -35,6 +36,9 @@ expect_contains "$out" "/dev/pmem0 /mnt/pmem ext4 rw,relatime,dax=always"
 expect_contains "$out" "stress-ng-ok"
 expect_contains "$out" "fio-ok"
 expect_contains "$out" "db_bench-ok"
+for b in getpid write4k forkexit pipe mmap; do
+  grep -qE "^BENCH $b ops=200 seconds=[0-9.]+ ns_per_op=[0-9]+$" "$out" || fail "no $b result from kvm-rr-microbench"
+done
 pass "guest ran the command as root with pmem/DAX, tmpfs and the workloads; status 7 came back"
 
 # Success is 0, and several words are quoted like a shell would.

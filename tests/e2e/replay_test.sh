@@ -32,7 +32,7 @@ record_and_replay pipeline \
 record_and_replay fio \
   'fio --name=rw --filename=/root/fio.dat --size=16M --rw=randrw --bs=4k --direct=1 --ioengine=psync --time_based --runtime=5 --output-format=terse >/dev/null'
 record_and_replay stress \
-  'stress-ng --fork 1 --exec 1 --sigq 1 --mmap 1 --futex 1 --pipe 1 --timer 1 --epoll 1 --sock 1 --timeout 3 --quiet'
+  'stress-ng --fork 1 --exec 1 --sigq 1 --mmap 1 --futex 1 --pipe 1 --timer 1 --epoll 1 --sock 1 --poll 1 --timeout 3 --quiet'
 record_and_replay io_uring \
   'fio --name=u --filename=/root/u.dat --size=8M --rw=randrw --bs=4k --direct=1 --ioengine=io_uring --iodepth=4 --time_based --runtime=2 --output-format=terse >/dev/null && cat /proc/1/cmdline /proc/self/environ >/dev/null && ps >/dev/null'
 record_and_replay pmem \
