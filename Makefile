@@ -65,6 +65,12 @@ unit-test: build
 e2e-test: all
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -L e2e
 
+# make run/WORKLOAD [schemes=baseline,kernel_rr,whole_system_rr] [repeat=N]: the recorders
+# side by side on one workload (microbench, fio, rocksdb); see bench/schemes.sh.
+ALL_SCHEMES := baseline,kernel_rr,whole_system_rr
+run/%: all
+	@SCHEMES=$(or $(schemes),$(ALL_SCHEMES)) bench/schemes.sh $* $(or $(repeat),3)
+
 test: all
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2
 
