@@ -124,6 +124,11 @@ void Recorder::append(Event e, uint32_t vcpu, const KvmrrRegs& regs) {
   e.rip = regs.rip;
   e.digest = register_digest(regs);
   e.data = pack_regs(regs);
+  write(e);
+}
+
+// Events after a failure are dropped: the recording is already marked failed.
+void Recorder::write(const Event& e) {
   std::lock_guard lock(mu_);
   if (writer_ && failure_.empty()) writer_->append(e);
 }
@@ -168,15 +173,11 @@ void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, bool during_io, uint6
   e.push_arg(sync_point);
   e.push_arg(during_io);
   e.data.assign(data, data + len);
-  std::lock_guard lock(mu_);
-  if (writer_ && failure_.empty()) writer_->append(e);
+  write(e);
 }
 
 void Recorder::log_guest_records(const uint8_t* p, size_t size) {
-  std::vector<Event> events = parse_guest_records(p, size);
-  std::lock_guard lock(mu_);
-  if (!writer_ || !failure_.empty()) return;
-  for (const Event& e : events) writer_->append(e);
+  for (const Event& e : parse_guest_records(p, size)) write(e);
 }
 
 void Recorder::fail(const std::string& why) {

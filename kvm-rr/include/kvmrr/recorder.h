@@ -57,6 +57,7 @@ class Recorder {
 
  private:
   void append(Event e, uint32_t vcpu, const KvmrrRegs& regs);
+  void write(const Event& e);
 
   Recording recording_;
   mutable std::mutex mu_;
