@@ -1,5 +1,6 @@
 #include "kvmrr/recorder.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -57,11 +58,20 @@ std::optional<KvmrrRegs> unpack_regs(const std::vector<uint8_t>& data) {
 
 namespace {
 
+// A program started through the dynamic loader (`ld-linux-x86-64.so.2 QEMU ARGS`, as
+// tools/kvm-lab runs its copy of QEMU) has the loader as /proc/self/exe and argv[0].
+bool is_dynamic_loader(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.rfind("ld-linux", 0) == 0 || name.rfind("ld.so", 0) == 0;
+}
+
+// QEMU's command line, without a dynamic loader that started it.
 std::vector<std::string> own_command_line() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::vector<std::string> argv;
   std::string arg;
   while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  if (argv.size() > 1 && is_dynamic_loader(argv[0])) argv.erase(argv.begin());
   return argv;
 }
 
@@ -69,6 +79,10 @@ std::vector<std::string> own_command_line() {
 std::vector<std::string> qemu_patches() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (is_dynamic_loader(exe)) {
+    std::vector<std::string> argv = own_command_line();
+    if (!argv.empty()) exe = fs::absolute(argv[0], ec);
+  }
   std::ifstream in(exe.parent_path().parent_path() / "patches.txt");
   std::vector<std::string> out;
   for (std::string line; std::getline(in, line);) {
@@ -89,6 +103,8 @@ RecordingMeta meta_for(const KvmrrRecordInfo& info) {
   m.command_line = own_command_line();
   if (const char* c = std::getenv("KVMRR_GUEST_COMMAND")) m.guest_command = c;
   m.accel = info.accel ? info.accel : "";
+  // QEMU names its accelerators "tcg" and "KVM"; the recording says "tcg" or "kvm".
+  for (char& c : m.accel) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   m.cpu_model = info.cpu_model ? info.cpu_model : "";
   m.smp = info.smp;
   m.memory_mb = info.memory_mb;

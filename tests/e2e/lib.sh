@@ -46,3 +46,35 @@ need_built() {
   done
   [ -z "$missing" ] || fail "not built:$missing (run make all)"
 }
+
+# workload NAME: the guest command of one of the acceptance workloads (the four of the
+# record/replay issue, and io_uring with reads of other processes' memory).
+workload() {
+  case $1 in
+    pipeline) echo 'cd /tmp && seq 1 20000 > n && sort -rn n | head -n 3 > top && cat top n | md5sum && wc -l n top' ;;
+    fio) echo 'fio --name=rw --filename=/root/fio.dat --size=16M --rw=randrw --bs=4k --direct=1 --ioengine=psync --time_based --runtime=5 --output-format=terse >/dev/null' ;;
+    stress) echo 'stress-ng --fork 1 --exec 1 --sigq 1 --mmap 1 --futex 1 --pipe 1 --timer 1 --epoll 1 --sock 1 --poll 1 --timeout 3 --quiet' ;;
+    io_uring) echo 'fio --name=u --filename=/root/u.dat --size=8M --rw=randrw --bs=4k --direct=1 --ioengine=io_uring --iodepth=4 --time_based --runtime=2 --output-format=terse >/dev/null && cat /proc/1/cmdline /proc/self/environ >/dev/null && ps >/dev/null' ;;
+    pmem) echo 'mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /dev/pmem0 /mnt/pmem && dd if=/dev/urandom of=/mnt/pmem/f bs=4k count=64 conv=fsync 2>/dev/null && echo tail >> /mnt/pmem/f && sync /mnt/pmem/f' ;;
+    *) fail "no workload $1" ;;
+  esac
+}
+
+# replay_whole NAME DIR: replays recording DIR on this host; every event must replay with
+# zero divergence, said in one summary line and in replay.json.
+replay_whole() {
+  local name=$1 rec=$2 events
+  events=$("$KVMRR" dump "$rec" | sed -n 's/^events: //p')
+  run "$KVMRR" replay --timeout 600 "$rec" >"$WORK/$name.replay" 2>"$WORK/$name.rerr"
+  cat "$WORK/$name.replay"
+  [ "$status" = 0 ] || { tail -n 60 "$WORK/$name.rerr"; fail "$name: replay exited $status"; }
+  [ "$(grep -c '^replay: ' "$WORK/$name.replay")" = 1 ] || fail "$name: not exactly one summary line"
+  grep -qE "^replay: OK events=$events kernel_entries=[1-9][0-9]* seconds=[0-9.]+$" "$WORK/$name.replay" ||
+    fail "$name: the summary does not say all $events events replayed"
+  python3 - "$rec/replay.json" "$events" <<'PY' || fail "$name: replay.json does not say ok"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["result"] == "ok" and j["events_replayed"] == int(sys.argv[2]) == j["events_total"], j
+PY
+  pass "$name: $events events replayed with zero divergence"
+}

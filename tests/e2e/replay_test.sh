@@ -12,31 +12,12 @@ record_and_replay() {
   local name=$1 cmd=$2 rec=$WORK/$1
   run "$KVMRR" record --timeout 300 -o "$rec" -- "$cmd" >"$WORK/$name.out" 2>"$WORK/$name.err"
   [ "$status" = 0 ] || { cat "$WORK/$name.out" "$WORK/$name.err"; fail "$name: kvm-rr record exited $status"; }
-  local events; events=$("$KVMRR" dump "$rec" | sed -n 's/^events: //p')
-  run "$KVMRR" replay --timeout 600 "$rec" >"$WORK/$name.replay" 2>"$WORK/$name.rerr"
-  cat "$WORK/$name.replay"
-  [ "$status" = 0 ] || { cat "$WORK/$name.rerr"; fail "$name: replay exited $status"; }
-  [ "$(grep -c '^replay: ' "$WORK/$name.replay")" = 1 ] || fail "$name: not exactly one summary line"
-  grep -qE "^replay: OK events=$events kernel_entries=[1-9][0-9]* seconds=[0-9.]+$" "$WORK/$name.replay" ||
-    fail "$name: the summary does not say all $events events replayed"
-  python3 - "$rec/replay.json" "$events" <<'PY' || fail "$name: replay.json does not say ok"
-import json, sys
-j = json.load(open(sys.argv[1]))
-assert j["result"] == "ok" and j["events_replayed"] == int(sys.argv[2]) == j["events_total"], j
-PY
-  pass "$name: $events events replayed with zero divergence"
+  replay_whole "$name" "$rec"
 }
 
-record_and_replay pipeline \
-  'cd /tmp && seq 1 20000 > n && sort -rn n | head -n 3 > top && cat top n | md5sum && wc -l n top'
-record_and_replay fio \
-  'fio --name=rw --filename=/root/fio.dat --size=16M --rw=randrw --bs=4k --direct=1 --ioengine=psync --time_based --runtime=5 --output-format=terse >/dev/null'
-record_and_replay stress \
-  'stress-ng --fork 1 --exec 1 --sigq 1 --mmap 1 --futex 1 --pipe 1 --timer 1 --epoll 1 --sock 1 --poll 1 --timeout 3 --quiet'
-record_and_replay io_uring \
-  'fio --name=u --filename=/root/u.dat --size=8M --rw=randrw --bs=4k --direct=1 --ioengine=io_uring --iodepth=4 --time_based --runtime=2 --output-format=terse >/dev/null && cat /proc/1/cmdline /proc/self/environ >/dev/null && ps >/dev/null'
-record_and_replay pmem \
-  'mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /dev/pmem0 /mnt/pmem && dd if=/dev/urandom of=/mnt/pmem/f bs=4k count=64 conv=fsync 2>/dev/null && echo tail >> /mnt/pmem/f && sync /mnt/pmem/f'
+for w in pipeline fio stress io_uring pmem; do
+  record_and_replay "$w" "$(workload "$w")"
+done
 
 # The fio recording has device writes to replay, not only reads.
 "$KVMRR" dump "$WORK/fio" >"$WORK/fio.dump"

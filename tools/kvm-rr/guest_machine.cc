@@ -74,11 +74,20 @@ uint64_t GuestMachine::pmem_offset_mb() const {
 std::vector<std::string> GuestMachine::qemu_argv() const {
   const GuestOptions& o = options_;
   std::string cpu = o.cpu;
-  if (o.accel == "kvm") cpu += ",-kvmclock";
+  std::string accel = o.accel;
+  if (o.accel == "kvm") {
+    // The model replay (TCG) can answer the same way: no kvmclock, no x2APIC, no KVM
+    // leaves in CPUID.
+    cpu += ",-kvmclock,-x2apic,kvm=off";
+    // The machine a recording needs, from boot on: QEMU's own APIC, so only QEMU injects
+    // interrupts, and every port access an exit (each is a sync point).
+    accel += ",kernel-irqchip=off,coalesced-io=off";
+  }
   std::vector<std::string> argv = {
       install_.qemu.string(),
       "-nodefaults", "-no-user-config", "-display", "none",
-      "-machine", fmt::format("{},accel={}", o.machine, o.accel),
+      "-machine", o.machine,
+      "-accel", accel,
       "-cpu", cpu,
       "-m", std::to_string(o.memory_mb),
       "-smp", std::to_string(o.smp),

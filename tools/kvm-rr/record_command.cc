@@ -54,11 +54,6 @@ class RecordCommand : public Command {
     int prepared = kExitOk;
     std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
     if (!machine) return prepared;
-    if (ga.guest.accel != "tcg") {
-      fmt::print(err, "kvm-rr record: this KVM can record, but kvm-rr's KVM recording path is not "
-                      "built yet; use --accel tcg\n");
-      return kExitUsage;
-    }
     ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()},
                   {"KVMRR_GUEST_COMMAND", ga.guest.command}};
     GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
 // The recorded QEMU command line, made to replay: this installation's QEMU and files (the
-// snapshot overwrites what they load, but the machine must have the same devices), no
-// console, no recording, and -kernel-replay.
+// snapshot overwrites what they load, but the machine must have the same devices), TCG,
+// no console, no recording, and -kernel-replay.
 std::vector<std::string> replay_command_line(const Recording& rec, const Install& inst) {
   std::vector<std::string> argv = rec.meta().command_line;
   if (argv.empty()) {
@@ -37,6 +37,11 @@ std::vector<std::string> replay_command_line(const Recording& rec, const Install
       val = id == std::string::npos ? "null" : "null," + val.substr(id, val.find(',', id) - id);
     } else if (opt == "-device" && starts_with(val, "kvm-rr-ctl")) {
       val = "kvm-rr-ctl";
+    } else if (opt == "-accel") {
+      // Replay is TCG's, whatever recorded (the KVM options mean nothing to TCG).
+      val = "tcg";
+    } else if (opt == "-machine" && val.find(",accel=") != std::string::npos) {
+      val = val.substr(0, val.find(",accel=")) + ",accel=tcg";
     } else if (opt == "-L") {
       val = inst.firmware.string();
     } else if (opt == "-kernel") {

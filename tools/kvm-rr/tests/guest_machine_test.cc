@@ -46,7 +46,8 @@ TEST(GuestMachine, CommandLine) {
   auto argv = m.qemu_argv();
   EXPECT_EQ(argv[0], "/q/qemu");
   EXPECT_EQ(arg_after(argv, "-m"), "1024");
-  EXPECT_EQ(arg_after(argv, "-machine"), "pc-i440fx-5.1,accel=tcg");
+  EXPECT_EQ(arg_after(argv, "-machine"), "pc-i440fx-5.1");
+  EXPECT_EQ(arg_after(argv, "-accel"), "tcg");
   std::string append = arg_after(argv, "-append");
   EXPECT_NE(append.find("memmap=128M!768M"), std::string::npos) << append;
   EXPECT_NE(append.find("kvmrr_cmd=dHJ1ZQ=="), std::string::npos) << append;
@@ -54,11 +55,12 @@ TEST(GuestMachine, CommandLine) {
             argv.end());
 }
 
-TEST(GuestMachine, KvmDropsKvmclock) {
+TEST(GuestMachine, KvmMachineIsRecordable) {
   GuestOptions o;
   o.accel = "kvm";
   GuestMachine m(fake_install(), o);
-  EXPECT_EQ(arg_after(m.qemu_argv(), "-cpu"), "qemu64,-kvmclock");
+  EXPECT_EQ(arg_after(m.qemu_argv(), "-cpu"), "qemu64,-kvmclock,-x2apic,kvm=off");
+  EXPECT_EQ(arg_after(m.qemu_argv(), "-accel"), "kvm,kernel-irqchip=off,coalesced-io=off");
 }
 
 TEST(GuestMachine, RejectsImpossibleOptions) {
