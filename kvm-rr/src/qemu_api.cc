@@ -221,6 +221,9 @@ int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
 int replay_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque) {
   return replaying([&] { return g_replayer->dma(vcpu, sync_count, during_io != 0, write, opaque); });
 }
+int replay_cpuid(uint32_t, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
+  return g_replayer && g_replayer->cpuid(leaf, subleaf, out) ? 1 : 0;
+}
 int replay_guest_records(const void* records, size_t size) {
   return replaying([&] { return g_replayer->guest_records(static_cast<const uint8_t*>(records), size); });
 }
@@ -263,6 +266,7 @@ const KvmrrQemuApi kApi = {
     .replay_yield_point = replay_yield_point,
     .replay_yield_window = replay_yield_window,
     .replay_dma = replay_dma,
+    .replay_cpuid = replay_cpuid,
     .replay_guest_records = replay_guest_records,
     .replay_finish = replay_finish,
 };

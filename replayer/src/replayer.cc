@@ -57,6 +57,7 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   info_.hook_yield_point = hook(vmlinux_, "kvmrr_yield_point");
   entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
   info_.smp = m.smp;
+  load_cpuid_table(m);
 
   // One pass over the log for what replay must know ahead: every yield window (the ring's
   // yield_target makes the kernel open it) and totals for progress.
@@ -354,6 +355,42 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
     }
   }
   return Step::Continue;
+}
+
+// Leaves whose answer depends on ECX (the recorder enumerates their subleaves); any other
+// leaf answers the same for every ECX.
+static bool cpuid_has_subleaves(uint32_t leaf) {
+  return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f ||
+         leaf == 0x8000001d;
+}
+
+void Replayer::load_cpuid_table(const RecordingMeta& m) {
+  auto t = m.extra.find("cpuid");
+  if (t == m.extra.end()) return;  // recordings from before the table: QEMU's model answers
+  auto bad = [&](const std::string& why) {
+    return RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(), "cpuid table: " + why);
+  };
+  if (!t->is_object() || !t->contains("entries") || !(*t)["entries"].is_array()) throw bad("no entries");
+  for (const auto& e : (*t)["entries"]) {
+    if (!e.is_array() || e.size() != 6) throw bad("an entry is not [leaf, subleaf, eax, ebx, ecx, edx]");
+    std::array<uint32_t, 6> v{};
+    for (size_t i = 0; i < 6; i++) {
+      if (!e[i].is_number_unsigned() || e[i].get<uint64_t>() > UINT32_MAX) throw bad("a value is not a 32-bit number");
+      v[i] = e[i].get<uint32_t>();
+    }
+    cpuid_[{v[0], v[1]}] = {v[2], v[3], v[4], v[5]};
+  }
+  if (auto b = cpuid_.find({0, 0}); b != cpuid_.end()) cpuid_max_basic_ = b->second[0];
+  if (auto x = cpuid_.find({0x80000000u, 0}); x != cpuid_.end()) cpuid_max_ext_ = x->second[0];
+}
+
+bool Replayer::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
+  bool covered = cpuid_.count({0, 0}) &&
+                 (leaf <= cpuid_max_basic_ || (leaf >= 0x80000000u && leaf <= cpuid_max_ext_));
+  if (!covered) return false;
+  auto it = cpuid_.find({leaf, cpuid_has_subleaves(leaf) ? subleaf : 0});
+  for (int i = 0; i < 4; i++) out[i] = it == cpuid_.end() ? 0 : it->second[i];
+  return true;
 }
 
 int Replayer::finish() {

@@ -28,11 +28,15 @@ KvmrrRegs regs_at(uint64_t rip) {
 // Builds a recording through the Recorder, as QEMU does, against the fake vmlinux.
 class RecordingBuilder {
  public:
-  explicit RecordingBuilder(const TempDir& d) : dir_((d.path() / "rec").string()) {
+  explicit RecordingBuilder(const TempDir& d, const std::vector<KvmrrCpuidEntry>& cpuid = {},
+                            const char* accel = "tcg")
+      : dir_((d.path() / "rec").string()) {
     setenv("KVMRR_VMLINUX", KVMRR_FAKE_VMLINUX, 1);
     KvmrrRecordInfo info{};
     info.dir = dir_.c_str();
-    info.accel = "tcg";
+    info.accel = accel;
+    info.cpuid = cpuid.data();
+    info.cpuid_count = cpuid.size();
     info.smp = 1;
     info.guest_ring_gpa = kRingGpa;
     rec_ = std::make_unique<Recorder>(info);
@@ -115,6 +119,37 @@ TEST(Replayer, FindsHooksBySymbolAndTheFirstWindow) {
   EXPECT_EQ(r.info().guest_ring_gpa, kRingGpa);
   EXPECT_EQ(r.info().yield_target[0], 7u);
   EXPECT_EQ(r.info().yield_target[1], UINT64_MAX);
+}
+
+// Replay answers CPUID from the recorded table (a KVM recording's CPU, say), not from the
+// replaying QEMU's model.
+TEST(Replayer, AnswersCpuidFromTheRecordedTable) {
+  TempDir d;
+  RecordingBuilder b(d,
+                     {{0, 0, 7, 1, 2, 3},
+                      {1, 0, 0x663, 0x800, 0x80002001, 0x78bfbfd},
+                      {7, 0, 0, 0x9, 0, 0},
+                      {0x80000000u, 0, 0x80000008u, 0, 0, 0},
+                      {0x80000001u, 0, 0, 0, 0x1, 0x20100800}},
+                     "KVM");
+  b.rdtsc(0xffffffff81000010, 5);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  uint32_t out[4];
+  ASSERT_TRUE(r.cpuid(1, 0x55, out));  // leaf 1 ignores ECX
+  EXPECT_EQ(out[0], 0x663u);
+  EXPECT_EQ(out[2], 0x80002001u);
+  ASSERT_TRUE(r.cpuid(7, 0, out));
+  EXPECT_EQ(out[1], 0x9u);
+  ASSERT_TRUE(r.cpuid(7, 1, out));  // a subleaf the table lacks reads as zero
+  EXPECT_EQ(out[0] | out[1] | out[2] | out[3], 0u);
+  ASSERT_TRUE(r.cpuid(5, 0, out));  // within the basic range, not recorded: zero
+  EXPECT_EQ(out[0] | out[1] | out[2] | out[3], 0u);
+  ASSERT_TRUE(r.cpuid(0x80000001u, 0, out));
+  EXPECT_EQ(out[3], 0x20100800u);
+  EXPECT_FALSE(r.cpuid(8, 0, out));            // beyond the basic leaves
+  EXPECT_FALSE(r.cpuid(0x40000000u, 0, out));  // hypervisor leaves were not recorded
+  EXPECT_FALSE(r.cpuid(0x80000009u, 0, out));
+  EXPECT_EQ(r.info().smp, 1u);
 }
 
 TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {

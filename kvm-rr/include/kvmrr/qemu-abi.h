@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 5
+#define KVMRR_QEMU_ABI_VERSION 6
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -214,6 +214,12 @@ typedef struct KvmrrQemuApi {
      */
     int (*replay_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io,
                       KvmrrRamWriteFn write, void *opaque);
+    /*
+     * CPUID executed by the replayed kernel: returns 1 with out = eax, ebx, ecx, edx from
+     * the recorded CPU's table (what the kernel saw while recording, under KVM too), or 0
+     * when the table does not cover the leaf (QEMU's model answers then).
+     */
+    int (*replay_cpuid)(uint32_t vcpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
     /* Records drained from the replayed guest's ring, at the same points as recording:
      * checked against the events replay fed it. */
     int (*replay_guest_records)(const void *records, size_t size);

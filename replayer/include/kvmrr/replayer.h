@@ -3,10 +3,12 @@
 // point where the recorder logged an input. It feeds the logged value back, checks the
 // replayed kernel got there the same way (ReplaySession), checks what the replayed kernel
 // writes to its own event ring against what it was fed, and writes replay.json at the end.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +45,12 @@ class Replayer {
   Step dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write, void* opaque);
   Step guest_records(const uint8_t* records, size_t size);
 
+  // The recorded CPU's answer to CPUID (leaf, subleaf), which replay gives whatever the
+  // accelerator that recorded: true with out = eax, ebx, ecx, edx when the recorded table
+  // covers the leaf (a subleaf it lacks reads as zero); false outside it, or when the
+  // recording has no table.
+  bool cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;
+
   // Writes replay.json, prints a divergence report to stderr; QEMU's exit status.
   int finish();
 
@@ -56,6 +64,7 @@ class Replayer {
                    uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
   void progress();
+  void load_cpuid_table(const RecordingMeta& m);
 
   Recording recording_;
   Vmlinux vmlinux_;
@@ -66,6 +75,8 @@ class Replayer {
   };
   std::vector<std::vector<Window>> yield_windows_;  // per vCPU, in order
   std::vector<size_t> next_window_;
+  std::map<std::pair<uint32_t, uint32_t>, std::array<uint32_t, 4>> cpuid_;  // (leaf, subleaf)
+  uint32_t cpuid_max_basic_ = 0, cpuid_max_ext_ = 0;
   std::vector<bool> entry_performed_;  // per vCPU: an entry replay performed awaits its log
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
