@@ -125,7 +125,7 @@ void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64
 void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr, const void* data,
              size_t len) {
   guarded([&] {
-    g_recorder->log_dma(vcpu, sync_count, during_io != 0, ram_addr, static_cast<const uint8_t*>(data), len);
+    g_recorder->log_dma(vcpu, sync_count, during_io, ram_addr, static_cast<const uint8_t*>(data), len);
   });
 }
 
@@ -219,7 +219,7 @@ int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
 }
 int replay_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque) {
-  return replaying([&] { return g_replayer->dma(vcpu, sync_count, during_io != 0, write, opaque); });
+  return replaying([&] { return g_replayer->dma(vcpu, sync_count, during_io, write, opaque); });
 }
 int replay_cpuid(uint32_t, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
   return g_replayer && g_replayer->cpuid(leaf, subleaf, out) ? 1 : 0;

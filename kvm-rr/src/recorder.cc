@@ -179,7 +179,7 @@ void Recorder::log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vect
   append(std::move(e), vcpu, regs);
 }
 
-void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, bool during_io, uint64_t ram_addr,
+void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, uint32_t during_io, uint64_t ram_addr,
                        const uint8_t* data, size_t len, EventType type) {
   Event e;
   e.type = type;

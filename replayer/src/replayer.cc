@@ -300,22 +300,33 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   return fed(fed_event);
 }
 
-Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write,
+static const char* dma_when(uint64_t during_io) {
+  return during_io == KVMRR_DMA_IN_ACCESS   ? " (inside a device access)"
+         : during_io == KVMRR_DMA_BEFORE_RUN ? " (before the vCPU ran)"
+                                             : "";
+}
+
+Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write,
                              void* opaque) {
   for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
                        e->vcpu == vcpu;) {
-    // Inside a device access only that access's own writes are due; the others wait for
-    // the next sync point or kernel entry.
-    if (during_io && e->args[3] == 0) break;
-    // Writes of a later sync point wait for it.
-    if (e->args[2] > sync_count) break;
-    if (e->args[2] != sync_count || (e->args[3] != 0) != during_io) {
-      session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
-                                        "memory was made at sync point {}{}", vcpu, sync_count,
-                                        during_io ? " (inside a device access)" : "", e->args[2],
-                                        e->args[3] ? " (inside a device access)" : ""),
-                            vcpu, nullptr);
-      return Step::Stop;
+    uint64_t made = e->args[3];
+    if (during_io == KVMRR_DMA_BEFORE_RUN) {
+      // Replay begins: only what devices wrote before the vCPU first ran.
+      if (made != KVMRR_DMA_BEFORE_RUN) break;
+    } else {
+      // Inside a device access only that access's own writes are due; the others wait
+      // for the next sync point or kernel entry.
+      if (during_io == KVMRR_DMA_IN_ACCESS && made == KVMRR_DMA_AT_SYNC_POINT) break;
+      // Writes of a later sync point wait for it.
+      if (made != KVMRR_DMA_BEFORE_RUN && e->args[2] > sync_count) break;
+      if (made == KVMRR_DMA_BEFORE_RUN || e->args[2] != sync_count || made != during_io) {
+        session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
+                                          "memory was made at sync point {}{}", vcpu, sync_count,
+                                          dma_when(during_io), e->args[2], dma_when(made)),
+                              vcpu, nullptr);
+        return Step::Stop;
+      }
     }
     if (write(opaque, e->args[0], e->data.data(), e->data.size()) != 0) {
       session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "

@@ -77,7 +77,7 @@ class RecordingBuilder {
     e.regs[16] = rip;
     guest(&e, sizeof e);
   }
-  void dma(uint64_t sync, bool in_io, uint64_t ram_addr, const std::string& bytes) {
+  void dma(uint64_t sync, uint32_t in_io, uint64_t ram_addr, const std::string& bytes) {
     rec_->log_dma(0, sync, in_io, ram_addr, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
   std::filesystem::path finish() {
@@ -178,6 +178,32 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   EXPECT_EQ(vector, 0xec);
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000100), 0xec), Step::Continue) << r.session().report();
   EXPECT_FALSE(r.session().divergence());
+}
+
+// A device may write between the snapshot and the vCPU's first instruction (the main loop
+// has the big lock as the machine resumes): replay writes that before the vCPU runs, and
+// only then.
+TEST(Replayer, DeviceWritesFromBeforeTheVcpuRanComeFirst) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.dma(0, KVMRR_DMA_BEFORE_RUN, 0x1000, "ab");
+  b.dma(0, KVMRR_DMA_AT_SYNC_POINT, 0x2000, "cd");  // later, with the vCPU in user mode
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  ASSERT_EQ(r.dma(0, 0, KVMRR_DMA_BEFORE_RUN, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes.size(), 1u);
+  EXPECT_EQ(m.writes[0x1000], "ab");
+  ASSERT_EQ(r.dma(0, 0, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &m), Step::Continue);
+  EXPECT_EQ(m.writes[0x2000], "cd");
+
+  TempDir d2;
+  RecordingBuilder b2(d2);
+  b2.dma(0, KVMRR_DMA_BEFORE_RUN, 0x1000, "ab");
+  Replayer late(b2.finish(), KVMRR_FAKE_VMLINUX);
+  EXPECT_EQ(late.dma(0, 1, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &m), Step::Stop);
+  ASSERT_TRUE(late.session().divergence());
+  EXPECT_NE(late.session().divergence()->what.find("before the vCPU ran"), std::string::npos)
+      << late.session().report();
 }
 
 TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {

@@ -45,6 +45,11 @@ typedef struct KvmrrRecordInfo {
 } KvmrrRecordInfo;
 
 /* Register state of a vCPU at an event, for the event's RIP and register digest. */
+/* When a device wrote guest RAM: log_dma's and replay_dma's during_io. */
+#define KVMRR_DMA_AT_SYNC_POINT 0
+#define KVMRR_DMA_IN_ACCESS 1
+#define KVMRR_DMA_BEFORE_RUN 2
+
 typedef struct KvmrrRegs {
     uint64_t gpr[16];            /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
     uint64_t rip, rflags;
@@ -145,9 +150,10 @@ typedef struct KvmrrQemuApi {
     /*
      * A device wrote len bytes of guest RAM at ram_addr (QEMU's RAM address space, which
      * the same machine lays out the same way in replay). QEMU lets devices write only while
-     * the vCPU is at a sync point (sync_count), in user mode or halted (during_io 0), or
-     * during the vCPU's own port or MMIO access (during_io 1): the kernel sees the data at
-     * the same instruction in replay.
+     * the vCPU is at a sync point (sync_count), in user mode or halted
+     * (KVMRR_DMA_AT_SYNC_POINT), during the vCPU's own port or MMIO access
+     * (KVMRR_DMA_IN_ACCESS), or after the snapshot before the vCPU ran at all
+     * (KVMRR_DMA_BEFORE_RUN): the kernel sees the data at the same instruction in replay.
      */
     void (*log_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr,
                     const void *data, size_t len);
@@ -209,8 +215,9 @@ typedef struct KvmrrQemuApi {
     /*
      * Device writes to guest RAM (and page-table entries the CPU updated while user code
      * ran) the log has next for the vCPU, at sync point sync_count
-     * (during_io 0: parked there, in user mode or halted) or inside its current port/MMIO
-     * access (during_io 1: only that access's writes): written with write().
+     * (KVMRR_DMA_AT_SYNC_POINT: parked there, in user mode or halted), inside its current
+     * port/MMIO access (KVMRR_DMA_IN_ACCESS: only that access's writes), or before the vCPU
+     * runs at all (KVMRR_DMA_BEFORE_RUN, once when replay begins): written with write().
      */
     int (*replay_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io,
                       KvmrrRamWriteFn write, void *opaque);

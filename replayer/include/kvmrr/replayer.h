@@ -42,7 +42,7 @@ class Replayer {
                  uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
   Step yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count, uint32_t* open);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
-  Step dma(uint32_t vcpu, uint64_t sync_count, bool during_io, KvmrrRamWriteFn write, void* opaque);
+  Step dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque);
   Step guest_records(const uint8_t* records, size_t size);
 
   // The recorded CPU's answer to CPUID (leaf, subleaf), which replay gives whatever the
