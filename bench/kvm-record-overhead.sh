@@ -76,7 +76,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "syscalls: 200k 64-byte read/write pairs (dd); disk: fio 4 KiB random read/write, O_DIRECT,"
   echo "32 MiB on the virtio-blk disk. Guest times are the workload's own by the L2 guest clock"
-  echo "(clocksource refined-jiffies under KVM, 4 ms ticks); L1 times include booting L2."
+  echo "(clocksource refined-jiffies under KVM: tick resolution); L1 times include booting L2."
   echo "Raw runs:"
   echo
   echo '```'
