@@ -11,7 +11,7 @@ CMAKE_BUILD := $(BUILD)/cmake
 QEMU_TREE ?= $(KVMRR_CACHE)/work/qemu
 KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
 
-.PHONY: all deps build qemu kernel image demo test unit-test e2e-test clean \
+.PHONY: bench all deps build qemu kernel image demo test unit-test e2e-test clean \
         qemu-tree qemu-export kernel-tree kernel-export help
 
 all: build qemu kernel image
@@ -70,6 +70,11 @@ e2e-test: all
 ALL_SCHEMES := baseline,kernel_rr,whole_system_rr
 run/%: all
 	@SCHEMES=$(or $(schemes),$(ALL_SCHEMES)) bench/schemes.sh $* $(or $(repeat),3)
+
+# Regenerates bench/results/schemes.md and .svg (every workload, scheme and accelerator in
+# one run) and quotes the table in README.md; see bench/all.sh.
+bench: all
+	@bench/all.sh $(or $(repeat),1)
 
 test: all
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2

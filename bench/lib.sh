@@ -13,3 +13,47 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 machine_line() {
   echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
 }
+
+# marked CMD: a guest command that prints markers around CMD on the console, so the host
+# can time the workload phase by the arrival of the two lines (phase_seconds).
+marked() {
+  printf 'echo KVMRR-BENCH-START; %s; echo KVMRR-BENCH-END' "$1"
+}
+
+# phase_seconds: reads a run's console on stdin; prints the seconds between the markers
+# (by this machine's clock) or nothing when they did not both come.
+phase_seconds() {
+  local line s="" e=""
+  while IFS= read -r line; do
+    case $line in
+      *KVMRR-BENCH-START*) s=$(date +%s.%N) ;;
+      *KVMRR-BENCH-END*) e=$(date +%s.%N) ;;
+    esac
+  done
+  [ -n "$s" ] && [ -n "$e" ] && echo "$e - $s" | bc
+}
+
+# The schemes table (bench/schemes.sh, bench/all.sh): header, then one row per TSV line
+# "accel scheme base_s record_s replay_s events log_bytes raw_log_bytes" ("-": not measured).
+scheme_table_header() {
+  echo "| workload | accel | scheme | workload s | slowdown | replay s | replay / record | events | events/s | log MiB | log KiB/s | log B/event | raw log MiB | raw B/event |"
+  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+}
+scheme_table_rows() {
+  awk -v w="$1" '
+    function num(x) { return x != "-" }
+    {
+      acc = $1; s = $2; b = $3; r = $4; p = $5; e = $6; l = $7; raw = $8
+      slow = (num(r) && b > 0) ? sprintf("%.2fx", r / b) : "-"
+      rep = num(p) ? sprintf("%.2f", p) : "-"
+      rr = (num(p) && r > 0) ? sprintf("%.2fx", p / r) : "-"
+      ev = num(e) ? e : "-"
+      evs = (num(e) && r > 0) ? sprintf("%.0f", e / r) : "-"
+      lm = num(l) ? sprintf("%.1f", l / 1048576) : "-"
+      lks = (num(l) && r > 0) ? sprintf("%.0f", l / 1024 / r) : "-"
+      lbe = (num(l) && num(e) && e > 0) ? sprintf("%.1f", l / e) : "-"
+      rm = num(raw) ? sprintf("%.1f", raw / 1048576) : "-"
+      rbe = (num(raw) && num(e) && e > 0) ? sprintf("%.1f", raw / e) : "-"
+      printf "| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, acc, s, r, slow, rep, rr, ev, evs, lm, lks, lbe, rm, rbe
+    }'
+}

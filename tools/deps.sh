@@ -17,6 +17,8 @@ PACKAGES=(
   e2fsprogs busybox-static stress-ng fio rocksdb-tools
   # tools/kvm-lab: the L1 VM's module dependencies (depmod)
   kmod
+  # bench/: compressed size of QEMU's whole-VM replay log
+  zstd
 )
 
 SRC_LIST=/etc/apt/sources.list.d/kvm-rr-deb-src.sources

@@ -313,6 +313,7 @@ bool TraceReader::load_frame() {
     frame_left_ = count;
     offset_ += kFrameHeaderSize + comp_size;
     end_.frames++;
+    end_.raw_bytes += raw_size;
     if (count > 0) return true;
     end_.valid_bytes = offset_;
   }

@@ -107,6 +107,9 @@ class DumpCommand : public Command {
     }
     fmt::print(out, "dma_bytes: {}\n", dma_bytes);
     fmt::print(out, "events: {}\n", end.events);
+    // The event stream on disk (compressed) and its events before compression.
+    fmt::print(out, "stream_bytes: {}\n", end.file_bytes);
+    fmt::print(out, "raw_bytes: {}\n", end.raw_bytes);
     if (failure) {
       fmt::print(out, "status: {}\n", to_string(failure->kind()));
       fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(),

@@ -70,6 +70,7 @@ struct StreamEnd {
   bool complete = false;        // END frame seen and its count matched
   uint64_t events = 0;          // events read
   uint64_t frames = 0;          // event frames read
+  uint64_t raw_bytes = 0;       // their events before compression
   uint64_t valid_bytes = 0;     // offset just past the last good frame
   uint64_t file_bytes = 0;
   std::string reason;           // why incomplete: "no END frame", "truncated frame at ..."
