@@ -31,7 +31,7 @@ def main():
         if g not in groups:
             groups.append(g)
     panels = [("recording slowdown (x baseline)", 2), ("replay time / recording time", 3)]
-    bar, gap, left, top, height = 18, 30, 70, 40, 220
+    bar, gap, left, top, height = 18, 64, 70, 40, 220
     per_group = 2 * bar + gap
     width = left + len(groups) * per_group + 180
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{len(panels) * (height + 90) + 20}" '
