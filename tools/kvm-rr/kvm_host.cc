@@ -12,7 +12,7 @@ namespace kvmrr {
 namespace {
 constexpr const char* kAlternatives =
     "Record with --accel tcg (same recording, slower), or on real KVM inside the nested lab: "
-    "tools/kvm-lab run -- 'kvm-rr ... --accel kvm ...'.";
+    "tools/kvm-lab record -o DIR -- CMD (the recording comes back here for kvm-rr replay).";
 }
 
 KvmDiagnosis diagnose_kvm(const std::filesystem::path& dev, const std::filesystem::path& modules) {
