@@ -19,6 +19,8 @@ PACKAGES=(
   kmod
   # bench/: compressed size of QEMU's whole-VM replay log
   zstd
+  # tests: kvm-rr replay --gdb driven by a real debugger
+  gdb
 )
 
 SRC_LIST=/etc/apt/sources.list.d/kvm-rr-deb-src.sources

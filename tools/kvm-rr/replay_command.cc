@@ -74,6 +74,9 @@ class ReplayCommand : public Command {
            "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux;\n"
            "                   its build-id must be the recording's)\n"
            "  --timeout SEC    give up after SEC seconds (exit 124)\n"
+           "  --gdb PORT       the replaying kernel waits for gdb on localhost:PORT before its\n"
+           "                   first instruction (QEMU's gdb stub: breakpoints, registers,\n"
+           "                   memory at any point of the replay)\n"
            "  --verbose        print the QEMU command line\n\n"
            "Exit status: 0 when every event replayed without divergence (for an incomplete\n"
            "recording: its whole readable prefix); 1 on divergence; 3 for an unusable\n"
@@ -81,7 +84,7 @@ class ReplayCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    std::string dir_arg, vmlinux_arg;
+    std::string dir_arg, vmlinux_arg, gdb_port;
     bool verbose = false;
     GuestRunOptions options;
     options.heartbeat = std::chrono::seconds(30);
@@ -93,6 +96,12 @@ class ReplayCommand : public Command {
         options.timeout = std::chrono::seconds(std::stoul(args[++i]));
       } else if (a == "--verbose") {
         verbose = true;
+      } else if (a == "--gdb" && i + 1 < args.size()) {
+        gdb_port = args[++i];
+        if (gdb_port.empty() || gdb_port.find_first_not_of("0123456789") != std::string::npos) {
+          fmt::print(err, "kvm-rr replay: --gdb needs a TCP port number\n");
+          return kExitUsage;
+        }
       } else if (!a.empty() && a[0] == '-') {
         fmt::print(err, "kvm-rr replay: unknown option {}\n{}", a, help());
         return kExitUsage;
@@ -122,6 +131,9 @@ class ReplayCommand : public Command {
       // The hooks are found in the recorded kernel: a wrong vmlinux is refused up front.
       open_recorded_kernel(inst.vmlinux, rec.meta().vmlinux_build_id);
       argv = replay_command_line(rec, inst);
+      if (!gdb_port.empty()) {
+        argv.insert(argv.end(), {"-gdb", "tcp:localhost:" + gdb_port, "-S"});
+      }
     } catch (const RecordingError& e) {
       fmt::print(err, "kvm-rr replay: {}\n", e.what());
       return kExitBadRecording;
@@ -134,6 +146,10 @@ class ReplayCommand : public Command {
       for (const auto& [k, v] : options.env) line += fmt::format(" {}={}", k, v);
       for (const auto& a : argv) line += " '" + a + "'";
       fmt::print(err, "kvm-rr replay: {}\n", line);
+    }
+    if (!gdb_port.empty()) {
+      fmt::print(err, "kvm-rr replay: the replaying kernel waits for a debugger: gdb {} -ex 'target remote :{}'\n",
+                 inst.vmlinux.string(), gdb_port);
     }
     GuestRunResult r = run_guest(argv, options, out, err);
     if (r.timed_out) {
