@@ -40,7 +40,8 @@ class DumpCommand : public Command {
   std::string_view help() const override {
     return "usage: kvm-rr dump [--events] [--vmlinux FILE] DIR\n\n"
            "Reads recording DIR and prints one line per event type, `<type>: <count>`, then\n"
-           "dma_bytes, the total event count and whether the recording is complete.\n\n"
+           "dma_bytes, the total event count, the stream's size on disk and before\n"
+           "compression (stream_bytes, raw_bytes) and whether the recording is complete.\n\n"
            "  --events   first list every event: index, type, vCPU, RIP and its fields;\n"
            "             kernel RIPs are symbolized with the recorded kernel's vmlinux\n"
            "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux\n"

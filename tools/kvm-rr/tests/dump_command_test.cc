@@ -74,6 +74,14 @@ TEST(DumpCommand, CountsEveryTypeAndDmaBytes) {
   EXPECT_NE(o.out.find("dma_bytes: 200\n"), std::string::npos);
   EXPECT_NE(o.out.find("events: 6\n"), std::string::npos);
   EXPECT_NE(o.out.find("status: complete\n"), std::string::npos);
+  // The stream on disk and its events before compression: the 200 bytes of DMA data alone
+  // are in the raw size.
+  std::error_code ec;
+  auto stream = std::filesystem::file_size(Recording::open(d.path() / "rec").events_path(), ec);
+  EXPECT_NE(o.out.find("stream_bytes: " + std::to_string(stream) + "\n"), std::string::npos) << o.out;
+  size_t raw = o.out.find("raw_bytes: ");
+  ASSERT_NE(raw, std::string::npos);
+  EXPECT_GT(std::stoull(o.out.substr(raw + 11)), 200u);
   for (const EventTypeInfo& t : all_event_types()) {
     EXPECT_NE(o.out.find(std::string(t.name) + ": "), std::string::npos) << t.name;
   }
