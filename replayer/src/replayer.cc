@@ -368,13 +368,6 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
   return Step::Continue;
 }
 
-// Leaves whose answer depends on ECX (the recorder enumerates their subleaves); any other
-// leaf answers the same for every ECX.
-static bool cpuid_has_subleaves(uint32_t leaf) {
-  return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f ||
-         leaf == 0x8000001d;
-}
-
 void Replayer::load_cpuid_table(const RecordingMeta& m) {
   auto t = m.extra.find("cpuid");
   if (t == m.extra.end()) return;  // recordings from before the table: QEMU's model answers
@@ -399,7 +392,7 @@ bool Replayer::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
   bool covered = cpuid_.count({0, 0}) &&
                  (leaf <= cpuid_max_basic_ || (leaf >= 0x80000000u && leaf <= cpuid_max_ext_));
   if (!covered) return false;
-  auto it = cpuid_.find({leaf, cpuid_has_subleaves(leaf) ? subleaf : 0});
+  auto it = cpuid_.find({leaf, kvmrr_cpuid_has_subleaves(leaf) ? subleaf : 0});
   for (int i = 0; i < 4; i++) out[i] = it == cpuid_.end() ? 0 : it->second[i];
   return true;
 }

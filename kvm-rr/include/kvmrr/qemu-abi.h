@@ -30,11 +30,21 @@ typedef struct KvmrrCpuidEntry {
     uint32_t eax, ebx, ecx, edx;
 } KvmrrCpuidEntry;
 
+/*
+ * The CPUID leaves whose answer depends on ECX. The recorder enumerates their subleaves into
+ * the table; replay answers every other leaf the same for any ECX. One list for both sides.
+ */
+static inline int kvmrr_cpuid_has_subleaves(uint32_t leaf)
+{
+    return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 ||
+           leaf == 0x1f || leaf == 0x8000001d;
+}
+
 /* What QEMU knows about the machine when a recording starts. Strings are UTF-8. */
 typedef struct KvmrrRecordInfo {
     const char *dir;             /* recording directory to create */
     const char *qemu_version;    /* QEMU_PKGVERSION / QEMU_VERSION */
-    const char *accel;           /* "tcg" or "kvm" */
+    const char *accel;           /* QEMU's accelerator name ("tcg", "KVM"); stored lower-case */
     const char *cpu_model;       /* -cpu as given */
     const char *machine;         /* machine type name */
     uint32_t smp;
