@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds kvm-rr's QEMU: QEMU 7.2 from Debian's `qemu` source package, with qemu-patches/series
-# applied, as a minimal x86_64-softmmu binary. Cached in $KVMRR_CACHE/qemu keyed by the source
-# version, the patch contents, the kvm-rr ABI header and the configure flags. One git tree per
-# source version is reused, so a changed patch recompiles only the files it touches.
+# applied, as a minimal x86_64-softmmu binary (bin/) with its plugin header (include/). Cached
+# in $KVMRR_CACHE/qemu keyed by the source version, the patch contents, the kvm-rr ABI header
+# and the configure flags. One git tree per source version is reused, so a changed patch
+# recompiles only the files it touches.
 #
 #   tools/build-qemu.sh build OUT_LINK   build (or reuse) and point OUT_LINK at the result
 #   tools/build-qemu.sh tree DIR         fresh source tree in DIR with the series as commits
@@ -105,8 +106,11 @@ build() {
         while read -r f; do touch "$TREE/$f"; done
       die "warnings in files qemu-patches/ touches (above); fix them"
     fi
-    rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/share"
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/share" "$out.tmp/include"
     cp "$bdir/qemu-system-x86_64" "$out.tmp/bin/"
+    # The plugin API as this QEMU exports it (the series adds to it): kvm-rr's TCG plugins
+    # compile against $out/include/qemu-plugin.h.
+    cp "$TREE/include/qemu/qemu-plugin.h" "$out.tmp/include/"
     local f
     for f in "${FIRMWARE[@]}"; do
       [ -f "$f" ] || die "firmware $f missing (run make deps)"
