@@ -20,7 +20,7 @@ help:
 	@echo "make demo        set up everything, boot the guest, run a workload, print its output"
 	@echo "make test        set up everything, run unit and end-to-end tests"
 	@echo "make deps        install the Debian packages kvm-rr needs (root)"
-	@echo "make build       C++ core and front end -> build/bin/kvm-rr, build/lib"
+	@echo "make build       C++ core, front end and passes -> build/bin/kvm-rr, build/lib (needs make qemu: the pmem plugin compiles against its plugin header)"
 	@echo "make qemu        patched QEMU 7.2 -> build/qemu"
 	@echo "make kernel      patched Linux 6.1 guest kernel -> build/kernel"
 	@echo "make image       guest root file system -> build/guest"
@@ -31,7 +31,7 @@ help:
 deps:
 	@tools/deps.sh
 
-build: deps
+build: deps qemu
 	@cmake -S . -B $(CMAKE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@ninja -C $(CMAKE_BUILD) --quiet
 	@echo "build: $(BUILD)/bin/kvm-rr"

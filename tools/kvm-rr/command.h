@@ -35,5 +35,6 @@ std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_record_command();
 std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_replay_command();
+std::unique_ptr<Command> make_pmem_check_command();
 
 }  // namespace kvmrr

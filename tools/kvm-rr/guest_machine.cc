@@ -104,6 +104,14 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
       "-action", "panic=exit-failure",
       "-no-reboot",
   };
+  for (size_t i = 0; i < o.extra_disks.size(); i++) {
+    std::string id = fmt::format("disk{}", i + 1);
+    std::string file;
+    for (char c : o.extra_disks[i].path) file += c == ',' ? std::string(",,") : std::string(1, c);
+    argv.insert(argv.end(), {"-drive", fmt::format("file={},if=none,id={},format=raw{}", file, id,
+                                                   o.extra_disks[i].read_only ? ",readonly=on" : ""),
+                             "-device", "virtio-blk-pci,drive=" + id});
+  }
   if (!o.recording_dir.empty()) {
     // QEMU's option parser takes a doubled comma as a literal one.
     std::string dir;

@@ -21,6 +21,12 @@ struct GuestOptions {
   std::string command;     // shell command run in the guest as root
   // When set, the guest records the command into this directory (kvm-rr-ctl device).
   std::string recording_dir;
+  // Raw disk images after the root disk: /dev/vdb, /dev/vdc, ... in this order.
+  struct Disk {
+    std::string path;
+    bool read_only = true;
+  };
+  std::vector<Disk> extra_disks;
 };
 
 // What init prints on the console just before powering off. The runner strips it.

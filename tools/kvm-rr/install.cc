@@ -26,6 +26,7 @@ Install Install::locate() {
   i.vmlinux = from_env("KVMRR_VMLINUX", root / "kernel/vmlinux");
   i.rootfs = from_env("KVMRR_ROOTFS", root / "guest/rootfs.ext4");
   i.core_lib = from_env("KVMRR_LIB", root / "lib/libkvmrr-qemu.so");
+  i.pmem_plugin = from_env("KVMRR_PMEM_PLUGIN", root / "lib/libkvmrr-pmem.so");
   return i;
 }
 
@@ -41,6 +42,7 @@ std::string Install::missing() const {
   need(vmlinux, "guest vmlinux", "kernel");
   need(rootfs, "guest root file system", "image");
   need(core_lib, "kvm-rr core library", "build");
+  need(pmem_plugin, "pmem pass plugin", "build");
   return out;
 }
 

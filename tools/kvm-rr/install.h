@@ -15,6 +15,7 @@ struct Install {
   std::filesystem::path vmlinux;     // KVMRR_VMLINUX
   std::filesystem::path rootfs;      // KVMRR_ROOTFS
   std::filesystem::path core_lib;    // KVMRR_LIB
+  std::filesystem::path pmem_plugin; // KVMRR_PMEM_PLUGIN (the pmem pass, a TCG plugin)
 
   // Layout relative to the running executable (build/bin/kvm-rr -> build/).
   static Install locate();

@@ -10,6 +10,8 @@
 #include "guest_args.h"
 #include "guest_runner.h"
 #include "install.h"
+#include "kvmrr/pmem_log.h"
+#include "pmem_pass.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/vmlinux.h"
 
@@ -58,12 +60,34 @@ std::vector<std::string> replay_command_line(const Recording& rec, const Install
   return argv;
 }
 
+// One line on what the pmem pass logged; a log the plugin did not finish is a failure.
+int report_pmem_pass(const fs::path& dir, std::ostream& out, std::ostream& err) {
+  fs::path log_path = dir / "pmem" / "pmem.log";
+  try {
+    pmem::Log log = pmem::read_log(log_path);
+    if (!log.complete) {
+      fmt::print(err, "kvm-rr replay: {}: {}\n", log_path.string(), log.incomplete_reason);
+      return kExitGuestFailed;
+    }
+    uint64_t n[7] = {};
+    for (const auto& r : log.records) n[size_t(r.h.type)]++;
+    fmt::print(out, "pmem pass: stores={} flushes={} fences={} (of {} executed) syscalls={} checkpoints={} -> {}\n",
+               n[size_t(pmem::RecordType::Store)], n[size_t(pmem::RecordType::Flush)],
+               n[size_t(pmem::RecordType::Fence)], log.fences_total, n[size_t(pmem::RecordType::Syscall)],
+               n[size_t(pmem::RecordType::Checkpoint)], log_path.string());
+    return kExitOk;
+  } catch (const RecordingError& e) {
+    fmt::print(err, "kvm-rr replay: the pmem pass left no usable log: {}\n", e.what());
+    return kExitGuestFailed;
+  }
+}
+
 class ReplayCommand : public Command {
  public:
   std::string_view name() const override { return "replay"; }
   std::string_view summary() const override { return "replay a recording's guest kernel and check it"; }
   std::string_view help() const override {
-    return "usage: kvm-rr replay [--vmlinux FILE] [--timeout SEC] [--verbose] DIR\n\n"
+    return "usage: kvm-rr replay [--vmlinux FILE] [--pass pmem] [--timeout SEC] [--verbose] DIR\n\n"
            "Replays the guest kernel of recording DIR in QEMU's TCG emulator: the machine\n"
            "starts from the recording's snapshot, only the kernel runs, and every logged\n"
            "input is fed back where the kernel consumed it; each event is checked (RIP and\n"
@@ -73,6 +97,9 @@ class ReplayCommand : public Command {
            "and writes DIR/replay.json.\n\n"
            "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux;\n"
            "                   its build-id must be the recording's)\n"
+           "  --pass pmem      run the persistent-memory pass during the replay: every store,\n"
+           "                   flush and fence on the guest's pmem, and its syscalls, into\n"
+           "                   DIR/pmem/pmem.log (kvm-rr pmem-check reads it)\n"
            "  --timeout SEC    give up after SEC seconds (exit 124)\n"
            "  --gdb PORT       the replaying kernel waits for gdb on localhost:PORT before its\n"
            "                   first instruction (QEMU's gdb stub: breakpoints, registers,\n"
@@ -84,7 +111,7 @@ class ReplayCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    std::string dir_arg, vmlinux_arg, gdb_port;
+    std::string dir_arg, vmlinux_arg, gdb_port, pass;
     bool verbose = false;
     GuestRunOptions options;
     options.heartbeat = std::chrono::seconds(30);
@@ -94,6 +121,12 @@ class ReplayCommand : public Command {
         vmlinux_arg = args[++i];
       } else if (a == "--timeout" && i + 1 < args.size()) {
         options.timeout = std::chrono::seconds(std::stoul(args[++i]));
+      } else if (a == "--pass" && i + 1 < args.size()) {
+        pass = args[++i];
+        if (pass != "pmem") {
+          fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem)\n", pass);
+          return kExitUsage;
+        }
       } else if (a == "--verbose") {
         verbose = true;
       } else if (a == "--gdb" && i + 1 < args.size()) {
@@ -131,6 +164,10 @@ class ReplayCommand : public Command {
       // The hooks are found in the recorded kernel: a wrong vmlinux is refused up front.
       open_recorded_kernel(inst.vmlinux, rec.meta().vmlinux_build_id);
       argv = replay_command_line(rec, inst);
+      if (pass == "pmem") {
+        auto plugin = pmem_pass_qemu_args(rec, inst);
+        argv.insert(argv.end(), plugin.begin(), plugin.end());
+      }
       if (!gdb_port.empty()) {
         argv.insert(argv.end(), {"-gdb", "tcp:localhost:" + gdb_port, "-S"});
       }
@@ -172,6 +209,7 @@ class ReplayCommand : public Command {
                  j.value("kernel_entries", uint64_t{0}), j.value("seconds", 0.0),
                  result == "ok" ? "" : fmt::format(" (prefix of an incomplete recording: {})",
                                                    j.value("incomplete_reason", std::string())));
+      if (pass == "pmem" && r.qemu_exit == 0) return report_pmem_pass(dir, out, err);
       return r.qemu_exit == 0 ? kExitOk : kExitGuestFailed;
     }
     if (result == "diverged") {

@@ -55,6 +55,20 @@ TEST(GuestMachine, CommandLine) {
             argv.end());
 }
 
+TEST(GuestMachine, ExtraDisksFollowTheRootDisk) {
+  GuestOptions o;
+  o.extra_disks = {{"/t/states,1.img", true}, {"/t/out.img", false}};
+  auto argv = GuestMachine(fake_install(), o).qemu_argv();
+  auto root = std::find(argv.begin(), argv.end(), "virtio-blk-pci,drive=root");
+  auto d1 = std::find(argv.begin(), argv.end(), "file=/t/states,,1.img,if=none,id=disk1,format=raw,readonly=on");
+  auto d2 = std::find(argv.begin(), argv.end(), "file=/t/out.img,if=none,id=disk2,format=raw");
+  ASSERT_NE(d1, argv.end());
+  ASSERT_NE(d2, argv.end());
+  EXPECT_LT(root, d1);
+  EXPECT_LT(d1, d2);
+  EXPECT_EQ(*(d1 + 2), "virtio-blk-pci,drive=disk1");
+}
+
 TEST(GuestMachine, KvmMachineIsRecordable) {
   GuestOptions o;
   o.accel = "kvm";
