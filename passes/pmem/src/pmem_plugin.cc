@@ -213,7 +213,9 @@ void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
         qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn);
         break;
       case InsnClass::Flush:
-        qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R, insn);
+        // QEMU 7.2 matches a callback's R/W filter against the access off by one (a load
+        // fires W callbacks, R ones never), so ask for both; on_mem tells them apart.
+        qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, insn);
         break;
       default:
         qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn);
