@@ -10,8 +10,10 @@ BUILD := build
 CMAKE_BUILD := $(BUILD)/cmake
 QEMU_TREE ?= $(KVMRR_CACHE)/work/qemu
 KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
+# The deliberate kernel bug of make kernel-mutant (test only: the pmem checker's mutation test).
+MUTATION ?= tests/pmem/mutations/drop-unaligned-tail-flush.patch
 
-.PHONY: bench all deps build qemu kernel image demo test unit-test e2e-test clean \
+.PHONY: bench all deps build qemu kernel kernel-mutant image demo test unit-test e2e-test clean \
         qemu-tree qemu-export kernel-tree kernel-export help
 
 all: build qemu kernel image
@@ -23,6 +25,8 @@ help:
 	@echo "make build       C++ core, front end and passes -> build/bin/kvm-rr, build/lib (needs make qemu: the pmem plugin compiles against its plugin header)"
 	@echo "make qemu        patched QEMU 7.2 -> build/qemu"
 	@echo "make kernel      patched Linux 6.1 guest kernel -> build/kernel"
+	@echo "make kernel-mutant  TEST ONLY: build/kernel + MUTATION=$(MUTATION)"
+	@echo "                 (a deliberate bug for the pmem checker), built incrementally -> build/kernel-mutant"
 	@echo "make image       guest root file system -> build/guest"
 	@echo "make qemu-tree   QEMU source with qemu-patches/ as commits in QEMU_TREE=$(QEMU_TREE)"
 	@echo "make qemu-export QEMU_TREE's commits back into qemu-patches/"
@@ -41,6 +45,11 @@ qemu: deps
 
 kernel: deps
 	@tools/build-kernel.sh build $(BUILD)/kernel
+
+# Test only. Boot it with KVMRR_KERNEL=build/kernel-mutant/bzImage
+# KVMRR_VMLINUX=build/kernel-mutant/vmlinux build/bin/kvm-rr ...
+kernel-mutant: deps
+	@tools/build-kernel-mutant.sh $(MUTATION) $(BUILD)/kernel-mutant $(BUILD)/kernel
 
 image: deps
 	@tools/build-image.sh $(BUILD)/guest
