@@ -71,7 +71,7 @@ demo: all
 unit-test: build
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -LE e2e -j 2
 
-e2e-test: all
+e2e-test: all kernel-mutant
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -L e2e
 
 # make run/WORKLOAD [schemes=baseline,kernel_rr,whole_system_rr] [repeat=N]: the recorders
@@ -85,7 +85,7 @@ run/%: all
 bench: all
 	@bench/all.sh $(or $(repeat),1)
 
-test: all
+test: all kernel-mutant
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2
 
 clean:

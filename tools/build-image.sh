@@ -20,12 +20,15 @@ MICROBENCH=$REPO_ROOT/guest/kvm-rr-microbench.c
 # <kvmrr/checkpoint.h> (the checkpoint system call's number).
 CHECKPOINT=$REPO_ROOT/guest/kvm-rr-checkpoint.c
 PMEM_ACE=$REPO_ROOT/guest/kvm-rr-pmem-ace.c
+# The pmem checker's guest half (kvm-rr pmem-check): mount, dump and fsck each image.
+PMEM_PROBE=$REPO_ROOT/guest/kvm-rr-pmem-probe
+FSDUMP=$REPO_ROOT/guest/kvm-rr-fsdump.c
 KVMRR_INCLUDE=$REPO_ROOT/kvm-rr/include
 CHECKPOINT_H=$KVMRR_INCLUDE/kvmrr/checkpoint.h
 
 out_link=${1:?usage: $0 OUT_LINK}
 versions=$(for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || die "$p is not installed (run make deps)"; done)
-key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL" "$MICROBENCH" "$CHECKPOINT" "$PMEM_ACE" "$CHECKPOINT_H"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
+key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL" "$MICROBENCH" "$CHECKPOINT" "$PMEM_ACE" "$CHECKPOINT_H" "$PMEM_PROBE" "$FSDUMP"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
 out=$KVMRR_CACHE/guest/out-$key
 
 if [ -f "$out/rootfs.ext4" ]; then
@@ -46,6 +49,8 @@ else
   gcc -O2 -static -Wall -Werror -o "$stage/usr/bin/kvm-rr-microbench" "$MICROBENCH"
   gcc -O2 -static -Wall -Werror -I "$KVMRR_INCLUDE" -o "$stage/usr/bin/kvm-rr-checkpoint" "$CHECKPOINT"
   gcc -O2 -static -Wall -Werror -I "$KVMRR_INCLUDE" -o "$stage/usr/bin/kvm-rr-pmem-ace" "$PMEM_ACE"
+  gcc -O2 -static -Wall -Werror -o "$stage/usr/bin/kvm-rr-fsdump" "$FSDUMP"
+  install -m 0755 "$PMEM_PROBE" "$stage/usr/bin/kvm-rr-pmem-probe"
   for prog in "${PROGRAMS[@]}"; do
     [ -x "$prog" ] || die "$prog missing (run make deps)"
     install -D -m 0755 "$prog" "$stage$prog"
