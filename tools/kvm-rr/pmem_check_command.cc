@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -311,6 +312,17 @@ class PmemCheckCommand : public Command {
       std::string in_flight = boundary_name(st.before);
       fmt::print(text, "FAIL state {}: at {} {} (log record {}) in {}: {}\n", s, fence_kind_name(fence.h.kind),
                  vmlinux.symbolize(fence.h.pc), st.fence_record, in_flight, v.why);
+      // The likely culprits first: lines nobody flushed (and, in them, the cached stores
+      // that needed the flush), then lines merely waiting for their fence.
+      std::stable_sort(dropped[s].begin(), dropped[s].end(), [](const DroppedLine& a, const DroppedLine& b) {
+        return !a.flushed && b.flushed;
+      });
+      for (DroppedLine& d : dropped[s]) {
+        if (d.flushed) continue;
+        std::stable_partition(d.stores.begin(), d.stores.end(), [&](const DroppedStore& ds) {
+          return !(log.records[ds.record].h.flags & kStoreNonTemporal);
+        });
+      }
       nlohmann::json jd = nlohmann::json::array();
       size_t shown = 0;
       for (const DroppedLine& d : dropped[s]) {
