@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# The pmem pass end to end, validated by mutation: the ACE-style workload
-# (guest/kvm-rr-pmem-ace: mkdir, create, unaligned overwrite, rename, link, unlink, each made
-# durable) is recorded twice under TCG, once with kvm-rr's kernel and once with the
-# test-only mutant that drops the flush of an unaligned DAX write's last cache line
-# (tests/pmem/mutations/, `make kernel-mutant`). `kvm-rr pmem-check` must find no failing
-# crash state for the first and some for the second, naming the dropped store.
+# pmem_check_test.sh shipped|mutant: the pmem pass end to end, validated by mutation. The
+# ACE-style workload (guest/kvm-rr-pmem-ace: mkdir, create, unaligned overwrite, rename,
+# link, unlink, each made durable) is recorded under TCG with kvm-rr's kernel (shipped) or
+# with the test-only mutant that drops the flush of an unaligned DAX write's last cache line
+# (mutant: tests/pmem/mutations/, `make kernel-mutant`). `kvm-rr pmem-check` must find no
+# failing crash state for the first, and for the second failures that name the dropped store.
 . "$(dirname "$0")/lib.sh"
 need_built
+which=${1:?usage: $0 shipped|mutant}
 MUTANT=$BUILD/kernel-mutant
-[ -e "$MUTANT/bzImage" ] && [ -e "$MUTANT/vmlinux" ] || fail "not built: $MUTANT (run make kernel-mutant)"
 
 ACE='mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /dev/pmem0 /mnt/pmem && kvm-rr-pmem-ace /mnt/pmem'
 # Bounded so the test stays a few minutes: every single in-flight line, two larger subsets
 # per fence, at most this many states (a seeded sample).
 CHECK=(-k 1 --samples 2 --max-states 120 --batch 60)
 
+if [ "$which" = shipped ]; then
 # --- the kernel as shipped: no failure ----------------------------------------------------
 "$KVMRR" record --pmem 16 -o "$WORK/ok" -- "$ACE" >"$WORK/ok.rec" 2>&1 || { cat "$WORK/ok.rec" >&2; fail "recording the ACE workload failed"; }
 expect_contains "$WORK/ok.rec" "ace: 6 unlink ok"
@@ -44,7 +45,12 @@ assert r["images_checked"] >= 1 and r["states_per_second"] > 0, r
 PY
 pass "shipped kernel: $summary"
 
+exit 0
+fi
+
 # --- the mutant: failures that name the dropped store --------------------------------------
+[ "$which" = mutant ] || fail "usage: $0 shipped|mutant"
+[ -e "$MUTANT/bzImage" ] && [ -e "$MUTANT/vmlinux" ] || fail "not built: $MUTANT (run make kernel-mutant)"
 KVMRR_KERNEL=$MUTANT/bzImage KVMRR_VMLINUX=$MUTANT/vmlinux \
   "$KVMRR" record --pmem 16 -o "$WORK/mut" -- "$ACE" >"$WORK/mut.rec" 2>&1 || { cat "$WORK/mut.rec" >&2; fail "recording on the mutant kernel failed"; }
 run env KVMRR_VMLINUX="$MUTANT/vmlinux" "$KVMRR" pmem-check "${CHECK[@]}" "$WORK/mut" >"$WORK/mut.check" 2>"$WORK/mut.check.err"

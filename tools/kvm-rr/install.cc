@@ -42,7 +42,6 @@ std::string Install::missing() const {
   need(vmlinux, "guest vmlinux", "kernel");
   need(rootfs, "guest root file system", "image");
   need(core_lib, "kvm-rr core library", "build");
-  need(pmem_plugin, "pmem pass plugin", "build");
   return out;
 }
 

@@ -19,7 +19,8 @@ struct Install {
 
   // Layout relative to the running executable (build/bin/kvm-rr -> build/).
   static Install locate();
-  // Empty when everything exists, else one line per missing piece with how to get it.
+  // Empty when everything a guest run needs exists, else one line per missing piece with how
+  // to get it. Passes check their own plugin (pmem_pass.cc).
   std::string missing() const;
 };
 

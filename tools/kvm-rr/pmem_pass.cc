@@ -29,8 +29,11 @@ std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install
     throw RecordingError(RecordingError::Kind::Corrupt, rec.meta_path(),
                          "the recorded guest has no pmem region (no memmap= on its kernel command line)");
   }
-  fs::path out = pmem_pass_dir(rec);
   std::error_code ec;
+  if (!fs::exists(inst.pmem_plugin, ec)) {
+    throw RecordingError(RecordingError::Kind::Io, inst.pmem_plugin, "the pmem pass plugin is missing: run `make build`");
+  }
+  fs::path out = pmem_pass_dir(rec);
   fs::remove_all(out, ec);
   fs::create_directories(out, ec);
   if (ec) throw RecordingError(RecordingError::Kind::Io, out, ec.message());
