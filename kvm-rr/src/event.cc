@@ -9,9 +9,9 @@ namespace kvmrr {
 
 namespace {
 constexpr EventTypeInfo kTypes[] = {
-    {EventType::Syscall, "syscall", {"nr"}, "user registers"},
-    {EventType::Exception, "exception", {"vector", "error_code", "cr2"}, "user registers"},
-    {EventType::Interrupt, "interrupt", {"vector", "user", "sync"}, "user registers (user mode)"},
+    {EventType::Syscall, "syscall", {"nr", "pid"}, "user registers"},
+    {EventType::Exception, "exception", {"vector", "error_code", "cr2", "pid"}, "user registers"},
+    {EventType::Interrupt, "interrupt", {"vector", "user", "sync", "pid"}, "user registers (user mode)"},
     {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
     {EventType::Gfu, "gfu", {"uaddr", "len", "kind"}, "bytes read (get_user family, futex words)"},
     {EventType::Pte, "pte", {"ram_addr", "len", "sync", "in_io"}, "page-table entry as the CPU set its accessed/dirty bits"},
@@ -59,6 +59,7 @@ std::string describe(const Event& e, const std::function<std::string(uint64_t)>&
   for (size_t i = 0; i < e.nargs; i++) {
     std::string_view name = info.args[i];
     if (name.empty()) s += fmt::format(" arg{}={:#x}", i, e.args[i]);
+    else if (name == "pid") s += fmt::format(" pid={}", e.args[i]);  // as ps shows it
     else s += fmt::format(" {}={:#x}", name, e.args[i]);
   }
   if (!e.data.empty()) s += fmt::format(" data={}B", e.data.size());

@@ -39,7 +39,9 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
           e.push_arg(r.cr2);
         } else if (hdr.type == KVMRR_REC_INTERRUPT) {
           e.push_arg(1);  // taken in user mode
+          e.push_arg(0);  // no sync point: user mode is one
         }
+        e.push_arg(r.task);
         const auto* regs = reinterpret_cast<const uint8_t*>(r.regs);
         e.data.assign(regs, regs + sizeof r.regs);
         break;

@@ -70,10 +70,11 @@ class RecordingBuilder {
     memcpy(buf.data() + sizeof r, bytes.data(), bytes.size());
     guest(buf.data(), buf.size());
   }
-  void syscall(uint64_t rip, uint64_t nr) {
+  void syscall(uint64_t rip, uint64_t nr, uint64_t pid = 1) {
     kvmrr_entry_record e{};
     e.hdr = {KVMRR_REC_SYSCALL, sizeof e, 0, rip};
     e.vector = nr;
+    e.task = pid;
     e.regs[16] = rip;
     guest(&e, sizeof e);
   }
@@ -339,6 +340,27 @@ TEST(Replayer, WhatTheKernelLogsIsCheckedAgainstWhatItWasFed) {
     EXPECT_NE(r.session().divergence()->what.find("value=0x7; it was fed rdtsc"), std::string::npos)
         << r.session().report();
   }
+}
+
+TEST(Replayer, AnEntryPerformedInAnotherTaskDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.syscall(0x401000, 60, 39);  // exit_group, made by pid 39
+  auto dir = b.finish();
+  Replayer r(dir, KVMRR_FAKE_VMLINUX);
+  KvmrrUserEntry entry;
+  ASSERT_EQ(r.user_entry(0, &entry), Step::Continue) << r.session().report();
+  // The replayed kernel returned to user mode in pid 40 and logs the entry there.
+  kvmrr_entry_record logged{};
+  logged.hdr = {KVMRR_REC_SYSCALL, sizeof logged, 0, 0x401000};
+  logged.vector = 60;
+  logged.task = 40;
+  logged.regs[16] = 0x401000;
+  auto ring = ring_of({{&logged, sizeof logged}});
+  EXPECT_EQ(r.guest_records(ring.data(), ring.size()), Step::Stop);
+  const std::string& what = r.session().divergence()->what;
+  EXPECT_NE(what.find("nr=0x3c pid=40 data=168B; it was fed syscall vcpu=0 rip=0x401000 nr=0x3c pid=39"), std::string::npos)
+      << what;
 }
 
 TEST(Replayer, AnEntryUnderWayAtTheSnapshotIsTakenWhenTheKernelLogsIt) {

@@ -94,7 +94,9 @@ class PmemCheckCommand : public Command {
            "syscall) and the differences, then\n"
            "  pmem-check: states=N failed=M\n"
            "Writes DIR/pmem/report.txt and report.json; failing images stay in DIR/pmem/failed/.\n\n"
-           "  -k N               every subset of up to N in-flight lines (default 1)\n"
+           "  --atomic BYTES     aligned unit the device persists whole (default 512, a sector,\n"
+           "                     as a block file system assumes; 64 = no promise beyond a line)\n"
+           "  -k N               every subset of up to N in-flight units (default 1)\n"
            "  --samples N        random larger subsets per fence, the whole set among them (2)\n"
            "  --max-states N     check at most N states, a seeded random sample (400)\n"
            "  --seed N           sampling seed (1)\n"
@@ -128,6 +130,8 @@ class PmemCheckCommand : public Command {
       bool ok = true;
       uint64_t cp = 0;
       if (a == "-k") ok = num(o.plan.k);
+      else if (a == "--atomic") ok = num(o.plan.atomic) && o.plan.atomic >= 64 && o.plan.atomic <= 4096 &&
+                                     (o.plan.atomic & (o.plan.atomic - 1)) == 0;
       else if (a == "--samples") ok = num(o.plan.samples);
       else if (a == "--max-states") ok = num(o.plan.max_states);
       else if (a == "--seed") ok = num(o.plan.seed);
@@ -381,7 +385,7 @@ class PmemCheckCommand : public Command {
                           {"guest_boots", batches},
                           {"seconds", seconds},
                           {"states_per_second", seconds > 0 ? double(plan.states.size()) / seconds : 0.0},
-                          {"plan", {{"k", o.plan.k}, {"samples", o.plan.samples}, {"max_states", o.plan.max_states},
+                          {"plan", {{"atomic", o.plan.atomic}, {"k", o.plan.k}, {"samples", o.plan.samples}, {"max_states", o.plan.max_states},
                                     {"seed", o.plan.seed}, {"fences_with_lines", plan.fences_with_lines},
                                     {"candidates", plan.candidates}, {"distinct", plan.distinct}}},
                           {"fs", o.fs},

@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 3
+#define KVMRR_GUEST_ABI_VERSION 4
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -85,12 +85,18 @@ struct kvmrr_record {
 /* The user register file at a kernel entry, in struct pt_regs order (x86-64). */
 #define KVMRR_USER_REGS 21
 
-/* Kernel entry from user mode: syscall (vector = nr), exception or interrupt. */
+/*
+ * Kernel entry from user mode: syscall (vector = nr), exception or interrupt. task is the
+ * entering thread's pid: replay performs each entry in whatever task its kernel returns to
+ * user mode with, so the replayed kernel's own record of the entry, compared with the
+ * recorded one, is what notices a scheduler that chose another task.
+ */
 struct kvmrr_entry_record {
     struct kvmrr_record hdr;     /* rip: the user RIP the entry came from (regs->ip) */
     kvmrr_u64 vector;            /* syscall number, or exception/interrupt vector */
     kvmrr_u64 error_code;
     kvmrr_u64 cr2;
+    kvmrr_u64 task;              /* pid (thread id) of current */
     kvmrr_u64 regs[KVMRR_USER_REGS];
 };
 

@@ -163,9 +163,16 @@ Plan plan_crash_states(const Log& log, const std::vector<uint8_t>& initial, cons
       std::vector<uint64_t> lines = model.changed_in_flight();
       if (!lines.empty()) {
         plan.fences_with_lines++;
-        const size_t m = lines.size();
-        std::set<std::vector<size_t>> subsets;  // indices into lines
-        // Every subset of up to k lines (k = 0 is the persisted image alone).
+        // The device writes aligned units of o.atomic bytes whole: a unit's in-flight lines
+        // reach pmem together or not at all.
+        std::vector<std::vector<uint64_t>> units;
+        for (uint64_t l : lines) {
+          if (units.empty() || units.back().front() / o.atomic != l / o.atomic) units.emplace_back();
+          units.back().push_back(l);
+        }
+        const size_t m = units.size();
+        std::set<std::vector<size_t>> subsets;  // indices into units
+        // Every subset of up to k units (k = 0 is the persisted image alone).
         std::vector<size_t> pick;
         std::function<void(size_t)> all_up_to_k = [&](size_t from) {
           if (subsets.size() >= kMaxPerFence) return;
@@ -193,16 +200,17 @@ Plan plan_crash_states(const Log& log, const std::vector<uint8_t>& initial, cons
         }
         for (const auto& sub : subsets) {
           plan.candidates++;
-          Candidate c{i, plan.boundaries.size() - 1, {}, {}, model.persisted_hash(), m};
+          Candidate c{i, plan.boundaries.size() - 1, {}, {}, model.persisted_hash(), lines.size()};
           std::vector<bool> in(m, false);
           for (size_t j : sub) in[j] = true;
           for (size_t j = 0; j < m; j++) {
-            if (in[j]) {
-              c.included.push_back(lines[j]);
-              c.hash ^= model.line_hash(lines[j], model.persisted_image()) ^
-                        model.line_hash(lines[j], model.volatile_image());
-            } else {
-              c.dropped.push_back(lines[j]);
+            for (uint64_t l : units[j]) {
+              if (in[j]) {
+                c.included.push_back(l);
+                c.hash ^= model.line_hash(l, model.persisted_image()) ^ model.line_hash(l, model.volatile_image());
+              } else {
+                c.dropped.push_back(l);
+              }
             }
           }
           // The same image is one state per syscall interval: what it must equal differs.

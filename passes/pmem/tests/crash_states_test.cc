@@ -46,6 +46,7 @@ TEST(CrashStates, SubsetsOfInFlightLinesAtAFence) {
   LogBuilder b;
   b.checkpoint(1).syscall(1).store(0, 0xaa).flush(0).store(64, 0xbb, 8, true).fence().syscall(2);
   PlanOptions o;
+  o.atomic = 64;
   o.k = 1;
   o.samples = 1;  // the whole set
   Plan p = plan_crash_states(b.log, zeros(b.log), o);
@@ -82,6 +83,7 @@ TEST(CrashStates, UnflushedLineStaysInFlightAndIsDescribed) {
   LogBuilder b;
   b.checkpoint(1).syscall(17).store(0, 1).fence().syscall(74).store(128, 2, 8, true).fence();
   PlanOptions o;
+  o.atomic = 64;
   o.k = 1;
   o.samples = 0;
   Plan p = plan_crash_states(b.log, zeros(b.log), o);
@@ -119,12 +121,32 @@ TEST(CrashStates, StartAtTheFirstCheckpointAndSkipUnchangedLines) {
   for (const auto& s : p.states) EXPECT_GT(s.fence_record, 3u);
 }
 
+TEST(CrashStates, AnAtomicUnitPersistsWhole) {
+  LogBuilder b(16);
+  // Lines 0 and 64 share a 512-byte sector; line 512 is the next one.
+  b.checkpoint(1).store(0, 1, 8, true).store(64, 2, 8, true).store(512, 3, 8, true).fence();
+  PlanOptions o;
+  o.atomic = 512;
+  o.k = 1;
+  o.samples = 1;
+  Plan p = plan_crash_states(b.log, zeros(b.log), o);
+  // {}, {sector 0}, {sector 1}, {both}
+  ASSERT_EQ(p.states.size(), 4u);
+  for (const auto& s : p.states) {
+    bool has0 = std::find(s.included.begin(), s.included.end(), 0) != s.included.end();
+    bool has64 = std::find(s.included.begin(), s.included.end(), 64) != s.included.end();
+    EXPECT_EQ(has0, has64);
+    EXPECT_EQ(s.in_flight, 3u);
+  }
+}
+
 TEST(CrashStates, SamplingBoundsTheCountAndIsSeeded) {
   LogBuilder b(64);
   b.checkpoint(1);
   for (int i = 0; i < 64; i++) b.store(uint64_t(i) * 64, uint8_t(i + 1), 8, true);
   b.fence();
   PlanOptions o;
+  o.atomic = 64;
   o.k = 2;
   o.max_states = 50;
   Plan p1 = plan_crash_states(b.log, zeros(b.log), o);

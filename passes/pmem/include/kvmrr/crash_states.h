@@ -9,7 +9,8 @@
 //  - a store after the flush makes the line dirty again.
 // A line is in flight from its first store until a fence persists it. At every fence the
 // machine could crash with the persisted image plus any subset of the in-flight lines (each
-// with its newest content): those are the crash states. Lines whose content equals what is
+// with its newest content), taken in the device's atomic units (PlanOptions::atomic): those
+// are the crash states. Lines whose content equals what is
 // already persisted change nothing and are left out.
 //
 // Bounds: every subset of up to k lines, plus `samples` random larger subsets per fence
@@ -32,7 +33,11 @@
 namespace kvmrr::pmem {
 
 struct PlanOptions {
-  unsigned k = 1;             // all subsets of up to k in-flight lines
+  // Aligned bytes the device persists whole (a power of two, 64..4096): 512, a sector, is
+  // what a block file system such as ext4 assumes of its disk; pmem itself tears at 8 bytes,
+  // so 64 (one line) checks a file system that claims to need no more.
+  uint64_t atomic = 512;
+  unsigned k = 1;             // all subsets of up to k in-flight atomic units
   unsigned samples = 2;       // random larger subsets per fence
   size_t max_states = 400;    // sampled down beyond this
   uint64_t seed = 1;
