@@ -339,6 +339,32 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during
   return stop_if_diverged();
 }
 
+namespace {
+
+// Where two events that look alike differ in their data: by register for a kernel entry's
+// user register file (pt_regs order), else the first differing byte.
+std::string data_difference(const Event& got, const Event& want) {
+  if (got.data == want.data) return "";
+  static constexpr const char* kPtRegs[] = {"r15", "r14", "r13", "r12", "bp", "bx", "r11",
+                                            "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
+                                            "orig_ax", "ip", "cs", "flags", "sp", "ss"};
+  if (is_user_entry(got) && got.data.size() == want.data.size() && got.data.size() == sizeof(uint64_t) * 21) {
+    std::string out = "; user registers differ:";
+    for (size_t i = 0; i < 21; i++) {
+      uint64_t a, b;
+      memcpy(&a, got.data.data() + i * 8, 8);
+      memcpy(&b, want.data.data() + i * 8, 8);
+      if (a != b) out += fmt::format(" {} {:#x} (replayed) vs {:#x} (recorded)", kPtRegs[i], a, b);
+    }
+    return out;
+  }
+  size_t i = 0;
+  while (i < got.data.size() && i < want.data.size() && got.data[i] == want.data[i]) i++;
+  return fmt::format("; data differs from byte {} ({} vs {} bytes)", i, got.data.size(), want.data.size());
+}
+
+}  // namespace
+
 Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
   std::vector<Event> logged;
   try {
@@ -359,8 +385,8 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
     fed_.pop_front();
     want.digest = r.digest = 0;
     if (!(r == want)) {
-      session_.diverge_here(fmt::format("the replayed kernel logged {}; it was fed {}", describe(r, symbolize),
-                                        describe(want, symbolize)),
+      session_.diverge_here(fmt::format("the replayed kernel logged {}; it was fed {}{}", describe(r, symbolize),
+                                        describe(want, symbolize), data_difference(r, want)),
                             r.vcpu, nullptr);
       return Step::Stop;
     }

@@ -60,6 +60,14 @@ workload() {
   esac
 }
 
+# keep_diverged NAME DIR: a recording that diverged is the only evidence of a rare bug; it
+# is kept (newest 5) under $KVMRR_CACHE/divergences/ for a post-mortem with kvm-rr replay.
+keep_diverged() {
+  local dest=${KVMRR_CACHE:-$HOME/.cache/kvm-rr}/divergences/$1-$(date +%Y%m%d-%H%M%S)
+  mkdir -p "$(dirname "$dest")" && cp -r "$2" "$dest" && echo "kept the diverged recording in $dest" >&2
+  ls -dt "$(dirname "$dest")"/*-20* 2>/dev/null | tail -n +6 | xargs -r rm -rf
+}
+
 # replay_whole NAME DIR: replays recording DIR on this host; every event must replay with
 # zero divergence, said in one summary line and in replay.json.
 replay_whole() {
@@ -67,7 +75,7 @@ replay_whole() {
   events=$("$KVMRR" dump "$rec" | sed -n 's/^events: //p')
   run "$KVMRR" replay --timeout 600 "$rec" >"$WORK/$name.replay" 2>"$WORK/$name.rerr"
   cat "$WORK/$name.replay"
-  [ "$status" = 0 ] || { tail -n 60 "$WORK/$name.rerr"; fail "$name: replay exited $status"; }
+  [ "$status" = 0 ] || { tail -n 60 "$WORK/$name.rerr"; keep_diverged "$name" "$rec"; fail "$name: replay exited $status"; }
   [ "$(grep -c '^replay: ' "$WORK/$name.replay")" = 1 ] || fail "$name: not exactly one summary line"
   grep -qE "^replay: OK events=$events kernel_entries=[1-9][0-9]* seconds=[0-9.]+$" "$WORK/$name.replay" ||
     fail "$name: the summary does not say all $events events replayed"

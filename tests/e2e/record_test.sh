@@ -44,9 +44,9 @@ pass "device reads carry kernel RIPs"
 
 # Kernel entries from user mode come from the guest's ring with the user register file
 # (pt_regs, 168 bytes) at user RIPs; the pipeline's write(2) calls are among them.
-grep -qE '^#[0-9]+ syscall vcpu=0 rip=0x[0-9a-f]{1,12} <?.*nr=0x1 data=168B' "$WORK/events" ||
+grep -qE '^#[0-9]+ syscall vcpu=0 rip=0x[0-9a-f]{1,12} <?.*nr=0x1 pid=[0-9]+ data=168B' "$WORK/events" ||
   fail "no write(2) syscall entry with its register file"
-grep -qE '^#[0-9]+ exception vcpu=0 rip=0x[0-9a-f]+ .*vector=0xe error_code=0x[0-9a-f]+ cr2=0x[0-9a-f]+ data=168B' "$WORK/events" ||
+grep -qE '^#[0-9]+ exception vcpu=0 rip=0x[0-9a-f]+ .*vector=0xe error_code=0x[0-9a-f]+ cr2=0x[0-9a-f]+ pid=[0-9]+ data=168B' "$WORK/events" ||
   fail "no page-fault entry with error code, CR2 and register file"
 pass "kernel entries from user mode carry vector, error code, CR2 and the user registers"
 
