@@ -21,7 +21,7 @@ ACE='mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /d
 echo "bench: recording the ACE workload (TCG, 16 MiB pmem)"
 "$KVMRR" record --pmem 16 -o "$work/rec" -- "$ACE" >"$work/rec.log" 2>&1
 
-timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }; t1=$(date +%s.%N); printf '%.2f\n' "$(echo "$t1 - $t0" | bc)"; }
 
 echo "bench: replay without and with the pmem pass"
 plain=$(timeit "$KVMRR" replay "$work/rec")
@@ -38,7 +38,7 @@ for n in "${STATES[@]}"; do
   st=0
   "$KVMRR" pmem-check --max-states "$n" --batch 100 "$work/rec" >"$work/last.log" 2>&1 || st=$?
   [ "$st" -le 1 ] || { cat "$work/last.log" >&2; exit 1; }
-  t=$(echo "$(date +%s.%N) - $t0" | bc)
+  t=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
   j=$work/rec/pmem/report.json
   read -r states failed images boots sps < <(python3 -c "import json,sys; r=json.load(open('$j')); print(r['states'], r['failed'], r['images_checked'], r['guest_boots'], round(r['states_per_second'],2))")
   rows+=("$n $states $failed $images $boots $t $sps")
@@ -53,7 +53,7 @@ done
   echo "| replay | seconds | ratio |"
   echo "| --- | ---: | ---: |"
   echo "| without a pass | $plain | 1.00x |"
-  echo "| with --pass pmem | $with | $(echo "scale=2; $with / $plain" | bc)x |"
+  echo "| with --pass pmem | $with | $(printf '%.2f' "$(echo "scale=4; $with / $plain" | bc)")x |"
   echo
   echo "pmem log: $((logsize / 1024)) KiB; $passline"
   echo
@@ -63,7 +63,7 @@ done
   first=(${rows[0]}); last=(${rows[-1]})
   if [ "${last[3]}" -gt "${first[3]}" ]; then
     echo
-    echo "Marginal cost per mounted image (largest minus smallest run): $(echo "scale=3; (${last[5]} - ${first[5]}) / (${last[3]} - ${first[3]})" | bc) s."
+    echo "Marginal cost per mounted image (largest minus smallest run): $(printf '%.2f' "$(echo "scale=4; (${last[5]} - ${first[5]}) / (${last[3]} - ${first[3]})" | bc)") s."
   fi
 } >"$out"
 cat "$out"
