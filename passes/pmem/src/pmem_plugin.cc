@@ -111,7 +111,6 @@ bool in_range(uint64_t pa, uint64_t n) { return pa >= g_pass->base && pa + n <= 
 void on_mem(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
   const Insn& insn = *static_cast<const Insn*>(udata);
   bool store = qemu_plugin_mem_is_store(info);
-  // 7.2 also calls W callbacks for loads (see on_tb_trans): only a flush's load matters.
   if (!store && insn.info.cls != InsnClass::Flush) return;
   if (store) g_pass->stores.fetch_add(1, std::memory_order_relaxed);
   struct qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
@@ -215,10 +214,8 @@ void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
         qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn);
         break;
       case InsnClass::Flush:
-        // QEMU 7.2 matches a callback's R/W filter against the access off by one (a load
-        // fires W callbacks, R ones never: plugin-gen.c op_rw), so ask for both; on_mem
-        // tells them apart.
-        qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, insn);
+        // kvm-rr's QEMU makes the flush a byte load (and fixes 7.2's R/W callback filter).
+        qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R, insn);
         break;
       default:
         qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn);
