@@ -45,6 +45,19 @@ assert r["images_checked"] >= 1 and r["states_per_second"] > 0, r
 PY
 pass "shipped kernel: $summary"
 
+# Bad input: a pmem log cut short (the pass was killed) is refused with the reason, and so is
+# a recording whose guest had no pmem; neither boots a checker guest.
+cp -r "$WORK/ok" "$WORK/cut"
+truncate -s -100 "$WORK/cut/pmem/pmem.log"
+run "$KVMRR" pmem-check "$WORK/cut" >"$WORK/cut.out" 2>&1
+[ "$status" = 3 ] || { cat "$WORK/cut.out" >&2; fail "pmem-check on a cut-short log exited $status, expected 3"; }
+expect_contains "$WORK/cut.out" "cut short"
+"$KVMRR" record --pmem 0 -o "$WORK/nopmem" -- true >/dev/null 2>&1 || fail "recording without pmem failed"
+run "$KVMRR" pmem-check "$WORK/nopmem" >"$WORK/nopmem.out" 2>&1
+[ "$status" = 3 ] || { cat "$WORK/nopmem.out" >&2; fail "pmem-check without pmem exited $status, expected 3"; }
+expect_contains "$WORK/nopmem.out" "has no pmem region"
+pass "a cut-short pmem log and a guest without pmem are refused with the reason"
+
 exit 0
 fi
 
