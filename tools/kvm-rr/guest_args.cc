@@ -16,6 +16,8 @@ const char* const kGuestOptionsHelp =
     "  --smp N      vCPUs (default 1)\n"
     "  --pmem MB    size of /dev/pmem0 (default 128; 0 for none)\n"
     "  --timeout S  kill the guest after S seconds (exit 124)\n"
+    "  --kernel-args ARGS  appended to the guest kernel's command line (e.g. kvmrr_serialize:\n"
+    "               one CPU in the kernel at a time)\n"
     "  --verbose    print the QEMU command line\n";
 
 static bool parse_u64(const std::string& s, uint64_t& out) {
@@ -56,6 +58,12 @@ bool parse_guest_args(std::string_view name, const std::vector<std::string>& arg
     } else if (a == "--timeout") {
       if (!number(v)) return false;
       out.run.timeout = std::chrono::seconds(v);
+    } else if (a == "--kernel-args") {
+      if (i + 1 >= args.size()) {
+        fmt::print(err, "kvm-rr {}: --kernel-args needs the parameters\n", name);
+        return false;
+      }
+      out.guest.kernel_args = args[++i];
     } else if (a == "--verbose") {
       out.verbose = true;
     } else if (!extra || !extra(args, i)) {

@@ -50,6 +50,7 @@ GuestMachine::GuestMachine(Install install, GuestOptions options)
   if (o.memory_mb > 3072) {
     throw std::invalid_argument("-m above 3072 MiB is not supported (RAM must stay below the PCI hole)");
   }
+  if (o.kernel_args.size() > 200) throw std::invalid_argument("--kernel-args is longer than 200 bytes");
   if (base64_encode(o.command).size() > kMaxEncodedCommand) {
     throw std::invalid_argument("the guest command is too long for the kernel command line "
                                 "(put it in a script on the guest image)");
@@ -62,6 +63,7 @@ std::string GuestMachine::kernel_cmdline() const {
       "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 "
       "init=/sbin/kvm-rr-init";
   if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, pmem_offset_mb());
+  if (!o.kernel_args.empty()) cmdline += " " + o.kernel_args;
   if (!o.recording_dir.empty()) cmdline += " kvmrr_record=1";
   cmdline += " kvmrr_cmd=" + base64_encode(o.command);
   return cmdline;

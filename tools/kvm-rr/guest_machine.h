@@ -19,6 +19,8 @@ struct GuestOptions {
   uint64_t pmem_mb = 128;  // carved from RAM by memmap=, shows up as /dev/pmem0
   uint32_t smp = 1;
   std::string command;     // shell command run in the guest as root
+  // Appended to the kernel command line (e.g. kvmrr_serialize).
+  std::string kernel_args;
   // When set, the guest records the command into this directory (kvm-rr-ctl device).
   std::string recording_dir;
   // Raw disk images after the root disk: /dev/vdb, /dev/vdc, ... in this order.

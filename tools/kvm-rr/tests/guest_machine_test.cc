@@ -55,6 +55,13 @@ TEST(GuestMachine, CommandLine) {
             argv.end());
 }
 
+TEST(GuestMachine, KernelArgsGoOnTheCommandLine) {
+  GuestOptions o;
+  o.kernel_args = "kvmrr_serialize";
+  std::string append = arg_after(GuestMachine(fake_install(), o).qemu_argv(), "-append");
+  EXPECT_NE(append.find(" kvmrr_serialize "), std::string::npos) << append;
+}
+
 TEST(GuestMachine, ExtraDisksFollowTheRootDisk) {
   GuestOptions o;
   o.extra_disks = {{"/t/states,1.img", true}, {"/t/out.img", false}};
