@@ -25,6 +25,7 @@
 #include "install.h"
 #include "kvmrr/crash_states.h"
 #include "kvmrr/fs_state.h"
+#include "kvmrr/pmem_image.h"
 #include "kvmrr/pmem_log.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/vmlinux.h"
@@ -42,29 +43,6 @@ std::string syscall_name(uint64_t nr) {
   };
   auto it = names.find(nr);
   return it != names.end() ? it->second : fmt::format("syscall {}", nr);
-}
-
-std::vector<uint8_t> read_image(const fs::path& p, uint64_t size) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw RecordingError(RecordingError::Kind::Io, p, strerror(errno));
-  std::vector<uint8_t> img(size);
-  in.read(reinterpret_cast<char*>(img.data()), std::streamsize(size));
-  if (uint64_t(in.gcount()) != size) {
-    throw RecordingError(RecordingError::Kind::Truncated, p, fmt::format("{} bytes, the pmem range has {}", in.gcount(), size));
-  }
-  return img;
-}
-
-// Writes an image at offset into fd, leaving all-zero 4 KiB blocks as holes.
-void write_sparse(int fd, const fs::path& path, uint64_t offset, const std::vector<uint8_t>& img) {
-  static const std::vector<uint8_t> zero(4096);
-  for (uint64_t off = 0; off < img.size(); off += 4096) {
-    size_t n = std::min<uint64_t>(4096, img.size() - off);
-    if (memcmp(img.data() + off, zero.data(), n) == 0) continue;
-    if (pwrite(fd, img.data() + off, n, off_t(offset + off)) != ssize_t(n)) {
-      throw RecordingError(RecordingError::Kind::Io, path, strerror(errno));
-    }
-  }
 }
 
 struct Options {
@@ -228,7 +206,7 @@ class PmemCheckCommand : public Command {
           if (fd < 0) throw RecordingError(RecordingError::Kind::Io, p, strerror(errno));
           batch_fds.push_back(fd);
         }
-        write_sparse(batch_fds[b], batch_path(b), (job % o.batch) * size, img);
+        write_sparse(batch_fds[b], batch_path(b), (job % o.batch) * size, img.data(), img.size());
       }
       return it->second;
     };
@@ -364,7 +342,7 @@ class PmemCheckCommand : public Command {
         in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size));
         int fd = open(img.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0) throw RecordingError(RecordingError::Kind::Io, img, strerror(errno));
-        write_sparse(fd, img, 0, bytes);
+        write_sparse(fd, img, 0, bytes.data(), bytes.size());
         if (ftruncate(fd, off_t(size)) != 0) throw RecordingError(RecordingError::Kind::Io, img, strerror(errno));
         close(fd);
       }

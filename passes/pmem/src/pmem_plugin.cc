@@ -32,6 +32,7 @@ extern "C" {
 }
 
 #include "kvmrr/checkpoint.h"
+#include "kvmrr/pmem_image.h"
 #include "kvmrr/pmem_log.h"
 #include "kvmrr/vmlinux.h"
 #include "x86_classify.h"
@@ -90,20 +91,19 @@ void save_initial_image() {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return fail(path + ": " + strerror(errno));
   std::vector<uint8_t> block(1 << 16);
-  static const std::vector<uint8_t> zero(1 << 16);
-  for (uint64_t off = 0; off < p.size; off += block.size()) {
-    size_t n = std::min<uint64_t>(block.size(), p.size - off);
-    if (qemu_plugin_read_memory_phys(p.base + off, block.data(), n) != 0) {
-      close(fd);
-      return fail("cannot read guest-physical memory at " + std::to_string(p.base + off));
+  try {
+    for (uint64_t off = 0; off < p.size; off += block.size()) {
+      size_t n = std::min<uint64_t>(block.size(), p.size - off);
+      if (qemu_plugin_read_memory_phys(p.base + off, block.data(), n) != 0) {
+        throw std::runtime_error("cannot read guest-physical memory at " + std::to_string(p.base + off));
+      }
+      write_sparse(fd, path, off, block.data(), n);
     }
-    if (memcmp(block.data(), zero.data(), n) == 0) continue;
-    if (pwrite(fd, block.data(), n, off_t(off)) != ssize_t(n)) {
-      close(fd);
-      return fail(path + ": " + strerror(errno));
-    }
+    if (ftruncate(fd, off_t(p.size)) != 0) throw std::runtime_error(path + ": " + strerror(errno));
+  } catch (const std::exception& e) {
+    fail(e.what());
   }
-  if (ftruncate(fd, off_t(p.size)) != 0 || close(fd) != 0) fail(path + ": " + strerror(errno));
+  if (close(fd) != 0) fail(path + ": " + strerror(errno));
 }
 
 bool in_range(uint64_t pa, uint64_t n) { return pa >= g_pass->base && pa + n <= g_pass->base + g_pass->size; }

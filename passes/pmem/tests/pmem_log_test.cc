@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "kvmrr/error.h"
+#include "kvmrr/pmem_image.h"
 #include "kvmrr/pmem_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "test_util.h"
 
 namespace kvmrr::pmem {
@@ -98,6 +103,24 @@ TEST(PmemLog, StoreOutsideTheRangeIsCorrupt) {
     w.end(0, 0);
   }
   EXPECT_THROW(read_log(p), RecordingError);
+}
+
+TEST(PmemImage, ZeroBlocksStayHolesAndTheImageReadsBack) {
+  TempDir t;
+  auto p = t.path() / "img";
+  std::vector<uint8_t> img(1 << 20, 0);
+  img[5] = 1;
+  img[img.size() - 1] = 2;
+  int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  write_sparse(fd, p, 0, img.data(), img.size());
+  ASSERT_EQ(ftruncate(fd, off_t(img.size())), 0);
+  close(fd);
+  struct stat st;
+  ASSERT_EQ(stat(p.c_str(), &st), 0);
+  EXPECT_LE(uint64_t(st.st_blocks) * 512, 64u << 10);  // two 4 KiB blocks, give or take the fs
+  EXPECT_EQ(read_image(p, img.size()), img);
+  EXPECT_THROW(read_image(p, img.size() + 1), RecordingError);
 }
 
 }  // namespace
