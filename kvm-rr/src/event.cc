@@ -20,7 +20,8 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::IoIn, "io_in", {"port", "size", "value"}, ""},
     {EventType::Mmio, "mmio", {"gpa", "size", "value"}, ""},
     {EventType::Dma, "dma", {"ram_addr", "len", "sync", "in_io"}, "bytes written"},
-    {EventType::YieldWindow, "yield_window", {"yield", "vector"}, ""},
+    {EventType::YieldWindow, "yield_window", {"yield", "pending"}, ""},
+    {EventType::Deschedule, "deschedule", {"sync"}, "registers"},
 };
 static_assert(std::size(kTypes) == kLastEventType - kFirstEventType + 1);
 }  // namespace

@@ -65,6 +65,8 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
         memcpy(&r, p + off, sizeof r);
         e.type = static_cast<EventType>(hdr.type);
         e.push_arg(r.value);
+        // A window's pending bits: replay sets the same ones (guest ABI 5).
+        if (hdr.type == KVMRR_REC_YIELD_WINDOW) e.push_arg(r.aux);
         break;
       }
       default:

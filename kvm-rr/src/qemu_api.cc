@@ -136,6 +136,10 @@ void log_pte(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void* 
   });
 }
 
+void log_deschedule(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
+  guarded([&] { g_recorder->log_deschedule(vcpu, *regs, sync_count); });
+}
+
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
   // A failed recording was reported once; later drains just discard.
   if (!g_recorder || g_recorder->failed()) return 0;
@@ -163,7 +167,14 @@ template <typename F>
 int replaying(F&& f) {
   if (!g_replayer || !g_replay_error.empty()) return KVMRR_REPLAY_STOP;
   try {
-    return f() == Step::Continue ? KVMRR_REPLAY_CONTINUE : KVMRR_REPLAY_STOP;
+    switch (f()) {
+      case Step::Continue:
+        return KVMRR_REPLAY_CONTINUE;
+      case Step::Wait:
+        return KVMRR_REPLAY_WAIT;
+      default:
+        return KVMRR_REPLAY_STOP;
+    }
   } catch (const std::exception& e) {
     g_replay_error = e.what();
     return KVMRR_REPLAY_STOP;
@@ -191,9 +202,16 @@ int replay_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t s
 int replay_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t* value) {
   return replaying([&] { return g_replayer->mmio_read(vcpu, *regs, gpa, size, value); });
 }
-int replay_sync_point(uint32_t vcpu, uint64_t sync_count, uint32_t halted, int32_t* vector) {
+int replay_sync_point(uint32_t vcpu, uint64_t sync_count, uint32_t halted, int32_t* vector,
+                      uint32_t* descheduled) {
   *vector = -1;
-  return replaying([&] { return g_replayer->sync_point(vcpu, sync_count, halted != 0, vector); });
+  *descheduled = 0;
+  return replaying([&] {
+    bool d = false;
+    Step s = g_replayer->sync_point(vcpu, sync_count, halted != 0, vector, &d);
+    *descheduled = d;
+    return s;
+  });
 }
 int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
   return replaying([&] { return g_replayer->interrupt(vcpu, *regs, vector); });
@@ -227,6 +245,15 @@ int replay_cpuid(uint32_t, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
 int replay_guest_records(const void* records, size_t size) {
   return replaying([&] { return g_replayer->guest_records(static_cast<const uint8_t*>(records), size); });
 }
+int replay_turn() {
+  if (!g_replayer || !g_replay_error.empty()) return -1;
+  try {
+    return g_replayer->turn();
+  } catch (const std::exception& e) {
+    g_replay_error = e.what();
+    return -1;
+  }
+}
 int replay_finish() {
   if (!g_replayer) return 2;
   if (!g_replay_error.empty()) fprintf(stderr, "kvm-rr replay: error: %s\n", g_replay_error.c_str());
@@ -254,6 +281,7 @@ const KvmrrQemuApi kApi = {
     .log_guest_records = log_guest_records,
     .log_dma = log_dma,
     .log_pte = log_pte,
+    .log_deschedule = log_deschedule,
     .replay_start = replay_start,
     .replay_io_in = replay_io_in,
     .replay_mmio_read = replay_mmio_read,
@@ -268,6 +296,7 @@ const KvmrrQemuApi kApi = {
     .replay_dma = replay_dma,
     .replay_cpuid = replay_cpuid,
     .replay_guest_records = replay_guest_records,
+    .replay_turn = replay_turn,
     .replay_finish = replay_finish,
 };
 

@@ -14,21 +14,31 @@ const char* const kRegNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rs
 ReplaySession::ReplaySession(const Recording& recording, const Vmlinux* vmlinux)
     : reader_(recording.open_events()), vmlinux_(vmlinux) {}
 
-bool ReplaySession::fill() {
-  if (next_) return true;
+bool ReplaySession::read_one() {
   if (eof_) return false;
   Event e;
   if (!reader_->next(e)) {
     eof_ = true;
     return false;
   }
-  next_ = std::move(e);
+  ahead_.push_back(std::move(e));
   return true;
 }
 
+bool ReplaySession::fill() { return !ahead_.empty() || read_one(); }
+
 const Event* ReplaySession::peek() {
   if (divergence_ || !fill()) return nullptr;
-  return &*next_;
+  return &ahead_.front();
+}
+
+const Event* ReplaySession::peek_vcpu(uint32_t vcpu, size_t horizon) {
+  if (divergence_) return nullptr;
+  for (size_t i = 0; i < horizon; i++) {
+    if (i == ahead_.size() && !read_one()) return nullptr;
+    if (ahead_[i].vcpu == vcpu) return &ahead_[i];
+  }
+  return nullptr;
 }
 
 bool ReplaySession::at_end() { return !divergence_ && !fill(); }
@@ -48,7 +58,7 @@ void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* ac
   d.event_index = consumed_;
   d.vcpu = vcpu;
   d.what = std::move(what);
-  if (have_expected) d.expected = next_;
+  if (have_expected && !ahead_.empty()) d.expected = ahead_.front();
   if (actual) d.actual = *actual;
   d.recent = recent_;
   d.recent_first_index = consumed_ - recent_.size();
@@ -67,9 +77,9 @@ void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const KvmrrReg
 
 // The matched event moves into the window of recent events the reports show.
 const Event* ReplaySession::consume() {
-  recent_.push_back(std::move(*next_));
+  recent_.push_back(std::move(ahead_.front()));
   if (recent_.size() > kRecentEvents) recent_.pop_front();
-  next_.reset();
+  ahead_.pop_front();
   consumed_++;
   return &recent_.back();
 }
@@ -83,7 +93,7 @@ const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const KvmrrReg
             vcpu, &regs, false);
     return nullptr;
   }
-  const Event& e = *next_;
+  const Event& e = ahead_.front();
   if (e.type != type || e.vcpu != vcpu) {
     diverge(fmt::format("expected {} on vCPU {} at {}; the replayed kernel reached a {} on vCPU {} "
                         "at {}", to_string(e.type), e.vcpu, sym(e.rip), to_string(type), vcpu,

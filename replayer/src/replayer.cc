@@ -41,9 +41,10 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
                          fmt::format("recorded with accelerator '{}'", m.accel));
   }
-  if (m.smp != 1) {
+  if (m.smp < 1 || m.smp > KVMRR_REPLAY_MAX_VCPUS) {
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
-                         fmt::format("recorded with {} vCPUs; this replayer handles one", m.smp));
+                         fmt::format("recorded with {} vCPUs; replay handles 1 to {}", m.smp,
+                                     KVMRR_REPLAY_MAX_VCPUS));
   }
   auto ring = m.extra.find("guest_ring_gpa");
   if (ring == m.extra.end() || !ring->is_number_unsigned()) {
@@ -67,7 +68,9 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   for (Event e; reader->next(e);) {
     total_events_++;
     if (e.type == EventType::YieldWindow && e.vcpu < KVMRR_REPLAY_MAX_VCPUS && e.nargs > 0) {
-      yield_windows_[e.vcpu].push_back({e.args[0], e.rip});
+      // Kernels before the pending bits logged 0: an interrupt window.
+      uint64_t pending = e.nargs > 1 && e.args[1] ? e.args[1] : KVMRR_PENDING_IRQ;
+      yield_windows_[e.vcpu].push_back({e.args[0], e.rip, pending});
     }
   }
   for (size_t v = 0; v < KVMRR_REPLAY_MAX_VCPUS; v++) {
@@ -81,6 +84,16 @@ bool Replayer::ended() {
   if (session_.peek()) return false;
   log_ended_ = true;
   return true;
+}
+
+Replayer::Step Replayer::my_turn(uint32_t vcpu) {
+  if (ended()) return Step::Stop;
+  return session_.peek()->vcpu == vcpu ? Step::Continue : Step::Wait;
+}
+
+int Replayer::turn() {
+  const Event* e = session_.peek();
+  return e ? static_cast<int>(e->vcpu) : -1;
 }
 
 Replayer::Step Replayer::stop_if_diverged() {
@@ -107,7 +120,7 @@ Replayer::Step Replayer::fed(const Event& e) {
 
 Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where,
                                      uint32_t size, uint64_t* value) {
-  if (ended()) return Step::Stop;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(type, vcpu, regs);
   if (!e) return Step::Stop;
   if (e->args[0] != where || e->args[1] != size) {
@@ -131,32 +144,61 @@ Replayer::Step Replayer::mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   return device_read(EventType::Mmio, vcpu, regs, gpa, size, value);
 }
 
-Replayer::Step Replayer::sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector) {
+Replayer::Step Replayer::sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector,
+                                      bool* descheduled) {
   *vector = -1;
-  if (ended()) return Step::Stop;
-  const Event* e = session_.peek();
-  bool kernel_irq = e->type == EventType::Interrupt && e->vcpu == vcpu && e->nargs >= 3 && e->args[1] == 0;
-  if (kernel_irq && e->args[2] == sync_count) {
-    *vector = static_cast<int32_t>(e->args[0]);
+  *descheduled = false;
+  for (;;) {
+    if (ended()) return Step::Stop;
+    const Event* e = session_.peek();
+    if (e->vcpu != vcpu) {
+      // Another vCPU's event is next. Run on unless the log stops this one right here: a
+      // halted vCPU waits for its interrupt, and an interrupt or deschedule at this sync
+      // point waits for its turn.
+      if (halted) return Step::Wait;
+      const Event* mine = session_.peek_vcpu(vcpu);
+      bool here = mine && mine->nargs >= 3 && mine->type == EventType::Interrupt && mine->args[1] == 0 &&
+                  mine->args[2] == sync_count;
+      here |= mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[0] == sync_count;
+      return here ? Step::Wait : Step::Continue;
+    }
+    if (e->type == EventType::Deschedule && e->nargs >= 1) {
+      if (e->args[0] == sync_count) {
+        // The recorder ran other vCPUs from here: so does replay, if the log says so.
+        session_.take();
+        *descheduled = true;
+        continue;
+      }
+      if (e->args[0] < sync_count) {
+        session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the recording left it to run "
+                                          "another vCPU; it is at sync point {}", vcpu, e->args[0], sync_count),
+                              vcpu, nullptr);
+        return Step::Stop;
+      }
+    }
+    bool kernel_irq = e->type == EventType::Interrupt && e->nargs >= 3 && e->args[1] == 0;
+    if (kernel_irq && e->args[2] == sync_count) {
+      *vector = static_cast<int32_t>(e->args[0]);
+      return Step::Continue;
+    }
+    if (kernel_irq && e->args[2] < sync_count) {
+      session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the log delivers interrupt {:#x}; "
+                                        "it is at sync point {}", vcpu, e->args[2], e->args[0], sync_count),
+                            vcpu, nullptr);
+      return Step::Stop;
+    }
+    if (halted) {
+      session_.diverge_here(fmt::format("vCPU {} halted (sync point {}) but the log has no interrupt for it there",
+                                        vcpu, sync_count),
+                            vcpu, nullptr);
+      return Step::Stop;
+    }
     return Step::Continue;
   }
-  if (kernel_irq && e->args[2] < sync_count) {
-    session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the log delivers interrupt {:#x}; "
-                                      "it is at sync point {}", vcpu, e->args[2], e->args[0], sync_count),
-                          vcpu, nullptr);
-    return Step::Stop;
-  }
-  if (halted) {
-    session_.diverge_here(fmt::format("vCPU {} halted (sync point {}) but the log has no interrupt for it there",
-                                      vcpu, sync_count),
-                          vcpu, nullptr);
-    return Step::Stop;
-  }
-  return Step::Continue;
 }
 
 Replayer::Step Replayer::interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector) {
-  if (ended()) return Step::Stop;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(EventType::Interrupt, vcpu, regs);
   if (!e) return Step::Stop;
   if (e->args[0] != vector) {
@@ -167,7 +209,7 @@ Replayer::Step Replayer::interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_
 }
 
 Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
-  if (ended()) return Step::Stop;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
   if (!e) return Step::Stop;
   if (e->data.size() != sizeof entry->regs) {
@@ -203,8 +245,10 @@ Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrR
     entry_performed_[vcpu] = false;
     return Step::Continue;
   }
-  if (write && dma(vcpu, sync_count, false, write, opaque) == Step::Stop) return Step::Stop;
-  if (ended()) return Step::Stop;
+  if (write) {
+    if (Step s = dma(vcpu, sync_count, false, write, opaque); s != Step::Continue) return s;
+  }
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
   if (!e) return Step::Stop;
   kernel_entries_++;
@@ -212,7 +256,7 @@ Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrR
 }
 
 Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value) {
-  if (ended()) return Step::Stop;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   KvmrrRegs at = regs;
   at.rip = rip;
   const Event* e = session_.expect(EventType::Rdtsc, vcpu, at);
@@ -231,6 +275,9 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   }
   KvmrrRegs at = regs;
   at.rip = rip;
+  if (len) {
+    if (Step s = my_turn(vcpu); s != Step::Continue) return s;
+  }
   while (len) {
     if (ended()) return Step::Stop;
     const Event* e = session_.expect(kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu, vcpu, at);
@@ -277,13 +324,13 @@ Replayer::Step Replayer::yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint6
                           vcpu, &at);
     return Step::Stop;
   }
-  *open = 1;
+  *open = static_cast<uint32_t>(w.pending);
   return Step::Continue;
 }
 
 Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   *next_target = kNoWindow;
-  if (ended()) return Step::Stop;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.peek();
   if (e->type != EventType::YieldWindow || e->vcpu != vcpu || e->args[0] != count) {
     session_.diverge_here(fmt::format("vCPU {} opened a yield window at yield count {}; the log does not have "
@@ -308,6 +355,15 @@ static const char* dma_when(uint64_t during_io) {
 
 Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write,
                              void* opaque) {
+  if (const Event* head = session_.peek(); head && head->vcpu != vcpu) {
+    // Another vCPU's event is next: wait if this vCPU's next one is a device write due here.
+    if (during_io == KVMRR_DMA_BEFORE_RUN) return Step::Continue;
+    const Event* mine = session_.peek_vcpu(vcpu);
+    bool due = mine && (mine->type == EventType::Dma || mine->type == EventType::Pte) && mine->nargs >= 4 &&
+               mine->args[3] != KVMRR_DMA_BEFORE_RUN && mine->args[2] <= sync_count &&
+               (during_io != KVMRR_DMA_IN_ACCESS || mine->args[3] == KVMRR_DMA_IN_ACCESS);
+    return due ? Step::Wait : Step::Continue;
+  }
   for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
                        e->vcpu == vcpu;) {
     uint64_t made = e->args[3];

@@ -173,9 +173,10 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   EXPECT_EQ(m.writes[0x2000], "cd");
   EXPECT_EQ(m.writes.count(0x3000), 0u) << "a parked write was applied inside a device access";
   int32_t vector = -1;
+  bool descheduled = false;
   ASSERT_EQ(r.dma(0, 6, false, Memory::write, &m), Step::Continue);
   EXPECT_EQ(m.writes[0x3000], "ef");
-  ASSERT_EQ(r.sync_point(0, 6, false, &vector), Step::Continue);
+  ASSERT_EQ(r.sync_point(0, 6, false, &vector, &descheduled), Step::Continue);
   EXPECT_EQ(vector, 0xec);
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000100), 0xec), Step::Continue) << r.session().report();
   EXPECT_FALSE(r.session().divergence());
@@ -219,6 +220,67 @@ TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {
   EXPECT_TRUE(m.writes.empty());
 }
 
+// Several vCPUs replay one at a time in log order: a vCPU that needs another vCPU's turn
+// waits (nothing consumed), a deschedule stops it at its sync point, and it picks up there.
+TEST(Replayer, SeveralVcpusTakeTurnsInLogOrder) {
+  TempDir d;
+  RecordingBuilder b(d);
+  auto rdtsc_on = [&](uint32_t vcpu, uint64_t rip, uint64_t value) {
+    kvmrr_value_record rec{};
+    rec.hdr = {KVMRR_REC_RDTSC, sizeof rec, vcpu, rip};
+    rec.value = value;
+    b.guest(&rec, sizeof rec);
+  };
+  rdtsc_on(0, 0xffffffff81000010, 100);
+  b->log_deschedule(0, regs_at(0xffffffff81000020), 3);
+  b->log_interrupt(1, regs_at(0xffffffff81000030), 0xec, 7);
+  rdtsc_on(1, 0xffffffff81000010, 200);
+  b->log_interrupt(0, regs_at(0xffffffff81000020), 0xfb, 3);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  uint64_t value = 0;
+  int32_t vector = -1;
+  bool descheduled = false;
+
+  EXPECT_EQ(r.turn(), 0);
+  EXPECT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Wait);
+  ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &value), Step::Continue) << r.session().report();
+  EXPECT_EQ(value, 100u);
+  // Sync point 2 has nothing; at 3 the recording ran vCPU 1.
+  ASSERT_EQ(r.sync_point(0, 2, false, &vector, &descheduled), Step::Continue);
+  EXPECT_FALSE(descheduled);
+  ASSERT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Wait);
+  EXPECT_TRUE(descheduled);
+  EXPECT_EQ(vector, -1);
+  EXPECT_EQ(r.turn(), 1);
+  // vCPU 1 was halted at its sync point 7; its interrupt is next.
+  ASSERT_EQ(r.sync_point(1, 7, true, &vector, &descheduled), Step::Continue) << r.session().report();
+  EXPECT_EQ(vector, 0xec);
+  ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Continue);
+  EXPECT_EQ(value, 200u);
+  // vCPU 1 halts again with nothing for it: it waits; vCPU 0 resumes at sync point 3.
+  EXPECT_EQ(r.sync_point(1, 8, true, &vector, &descheduled), Step::Wait);
+  EXPECT_EQ(r.turn(), 0);
+  ASSERT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Continue) << r.session().report();
+  EXPECT_FALSE(descheduled);
+  EXPECT_EQ(vector, 0xfb);
+  EXPECT_FALSE(r.session().divergence());
+}
+
+// A vCPU that runs past the sync point where the recording left it diverges, naming it.
+TEST(Replayer, PassingADescheduleDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b->log_deschedule(0, regs_at(0xffffffff81000020), 3);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  int32_t vector = -1;
+  bool descheduled = false;
+  EXPECT_EQ(r.sync_point(0, 4, false, &vector, &descheduled), Step::Stop);
+  ASSERT_TRUE(r.session().divergence());
+  EXPECT_NE(r.session().divergence()->what.find("left it to run another vCPU"), std::string::npos)
+      << r.session().report();
+}
+
 TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
   TempDir d;
   RecordingBuilder b(d);
@@ -227,15 +289,17 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
     int32_t vector;
-    EXPECT_EQ(r.sync_point(0, 3, false, &vector), Step::Continue);
+    bool descheduled = false;
+    EXPECT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Continue);
     EXPECT_EQ(vector, -1);
-    EXPECT_EQ(r.sync_point(0, 5, false, &vector), Step::Stop);
+    EXPECT_EQ(r.sync_point(0, 5, false, &vector, &descheduled), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("passed sync point 4"), std::string::npos);
   }
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
     int32_t vector;
-    EXPECT_EQ(r.sync_point(0, 3, true, &vector), Step::Stop);
+    bool descheduled = false;
+    EXPECT_EQ(r.sync_point(0, 3, true, &vector, &descheduled), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("halted"), std::string::npos);
   }
 }

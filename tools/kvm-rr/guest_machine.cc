@@ -84,6 +84,10 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
     // The machine a recording needs, from boot on: QEMU's own APIC, so only QEMU injects
     // interrupts, and every port access an exit (each is a sync point).
     accel += ",kernel-irqchip=off,coalesced-io=off";
+  } else if (o.smp > 1 && !o.recording_dir.empty()) {
+    // Recorded vCPUs share one TCG thread, which switches between them only where replay
+    // can switch too (qemu-patches: several vCPUs on one TCG thread).
+    accel += ",thread=single";
   }
   std::vector<std::string> argv = {
       install_.qemu.string(),

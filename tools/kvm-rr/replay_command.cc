@@ -40,8 +40,9 @@ std::vector<std::string> replay_command_line(const Recording& rec, const Install
     } else if (opt == "-device" && starts_with(val, "kvm-rr-ctl")) {
       val = "kvm-rr-ctl";
     } else if (opt == "-accel") {
-      // Replay is TCG's, whatever recorded (the KVM options mean nothing to TCG).
-      val = "tcg";
+      // Replay is TCG's, whatever recorded (the KVM options mean nothing to TCG); several
+      // vCPUs replay one at a time, on one thread.
+      val = rec.meta().smp > 1 ? "tcg,thread=single" : "tcg";
     } else if (opt == "-machine" && val.find(",accel=") != std::string::npos) {
       val = val.substr(0, val.find(",accel=")) + ",accel=tcg";
     } else if (opt == "-L") {

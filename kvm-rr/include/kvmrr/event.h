@@ -27,9 +27,11 @@ enum class EventType : uint8_t {
   Mmio = 10,        // MMIO read value
   Dma = 11,         // device write into guest memory, published at a sync point
   YieldWindow = 12, // interrupt window taken at the k-th yield point of a vCPU
+  Deschedule = 13,  // several vCPUs on one TCG thread: the recorder left this vCPU, in kernel
+                    // mode, at this sync point to run another (replay does the same there)
 };
 inline constexpr uint8_t kFirstEventType = 1;
-inline constexpr uint8_t kLastEventType = 12;
+inline constexpr uint8_t kLastEventType = 13;
 inline constexpr size_t kMaxEventArgs = 6;
 
 struct EventTypeInfo {

@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 4
+#define KVMRR_GUEST_ABI_VERSION 5
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -58,11 +58,20 @@ struct kvmrr_ring {
      * yield point of each logged window, so the kernel opens the same windows and reads
      * the same values. QEMU resets all three when a recording starts (yield_target to
      * UINT64_MAX, which no count reaches).
+     *
+     * irq_pending holds KVMRR_PENDING_* bits. KVMRR_PENDING_IRQ (an interrupt waits) opens a
+     * window only with interrupts enabled; KVMRR_PENDING_SYNC (QEMU needs the vCPU at a sync
+     * point: its main loop waits for it, or another vCPU must run) opens one with interrupts
+     * disabled too, since a spin with interrupts off may wait for exactly that. The window
+     * record's aux holds the bits the kernel saw; replay sets the same ones.
      */
     kvmrr_u32 irq_pending[KVMRR_MAX_VCPUS];
     kvmrr_u64 yield_target[KVMRR_MAX_VCPUS];
     kvmrr_u64 yields[KVMRR_MAX_VCPUS];
 };
+
+#define KVMRR_PENDING_IRQ 1
+#define KVMRR_PENDING_SYNC 2
 
 /*
  * Record types share their numbers with the recording's event types (kvm-rr/event.h).
@@ -124,7 +133,7 @@ struct kvmrr_user_record {
 };
 
 /* A value the kernel read from the TSC (value), or a yield window (value: the vCPU's yield
- * count at the window). */
+ * count at the window; aux: the irq_pending bits it saw). */
 struct kvmrr_value_record {
     struct kvmrr_record hdr;
     kvmrr_u64 value;

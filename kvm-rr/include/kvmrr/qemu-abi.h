@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 6
+#define KVMRR_QEMU_ABI_VERSION 7
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -107,6 +107,12 @@ typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf,
  */
 #define KVMRR_REPLAY_CONTINUE 0
 #define KVMRR_REPLAY_STOP 1
+/*
+ * Several vCPUs: the log's next event belongs to another vCPU (replay_turn() says which).
+ * QEMU parks this vCPU where it is, runs that one, and calls the same function again when
+ * this vCPU's turn comes; nothing was consumed.
+ */
+#define KVMRR_REPLAY_WAIT 2
 
 typedef struct KvmrrQemuApi {
     /* KVMRR_QEMU_ABI_VERSION the library was built with. */
@@ -174,6 +180,13 @@ typedef struct KvmrrQemuApi {
      */
     void (*log_pte)(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void *data,
                     size_t len);
+    /*
+     * Several vCPUs on one TCG thread: the thread leaves vCPU `vcpu`, in kernel mode at its
+     * sync point sync_count (regs), to run another. It leaves a vCPU in kernel mode only at a
+     * sync point (or halted, or waiting for an entry from user mode, where replay waits for
+     * the vCPU's next event anyway), so this is everywhere replay must stop the vCPU too.
+     */
+    void (*log_deschedule)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t sync_count);
 
     /*
      * Replay (TCG only). replay_start opens the recording in dir and checks it against the
@@ -191,10 +204,12 @@ typedef struct KvmrrQemuApi {
     /*
      * The vCPU reached its sync point number sync_count (port I/O or, with halted set, HLT).
      * *vector gets the vector of the interrupt the log delivers right here, or -1. A halted
-     * vCPU with no interrupt to take has nothing more to replay.
+     * vCPU with no interrupt to take has nothing more to replay. A deschedule the log has
+     * here is consumed (*descheduled set: QEMU drains the guest's ring, as the recorder did
+     * before logging it), and WAIT returned when another vCPU runs next.
      */
     int (*replay_sync_point)(uint32_t vcpu, uint64_t sync_count, uint32_t halted,
-                             int32_t *vector);
+                             int32_t *vector, uint32_t *descheduled);
     /* The interrupt replay_sync_point announced is being delivered; regs: state it
      * interrupts. */
     int (*replay_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);
@@ -214,8 +229,9 @@ typedef struct KvmrrQemuApi {
                             uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void *opaque);
     /*
      * kvmrr_yield_point() called from rip, about to count yield point number `count`:
-     * *open is set when the log has a window there (QEMU then sets the ring's irq_pending,
-     * as the recorder had it). A window at another call site is a divergence.
+     * *open gets the irq_pending bits (KVMRR_PENDING_*) the recorded kernel saw when the log
+     * has a window there, else 0 (QEMU sets the ring's irq_pending to it). A window at
+     * another call site is a divergence.
      */
     int (*replay_yield_point)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t count,
                               uint32_t *open);
@@ -240,6 +256,8 @@ typedef struct KvmrrQemuApi {
     /* Records drained from the replayed guest's ring, at the same points as recording:
      * checked against the events replay fed it. */
     int (*replay_guest_records)(const void *records, size_t size);
+    /* The vCPU whose event comes next in the log (the one to run), or -1 at its end. */
+    int (*replay_turn)(void);
     /* Ends replay: writes <dir>/replay.json, prints a divergence report to stderr, and
      * returns QEMU's exit status (0 when every event was replayed without divergence). */
     int (*replay_finish)(void);

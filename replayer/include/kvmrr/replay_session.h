@@ -33,6 +33,10 @@ class ReplaySession {
 
   // The next event in log order without consuming it; nullptr at the end of the log.
   const Event* peek();
+  // The next event of `vcpu`, reading at most `horizon` events ahead (kept for later);
+  // nullptr when there is none that close.
+  const Event* peek_vcpu(uint32_t vcpu, size_t horizon = kLookahead);
+  static constexpr size_t kLookahead = 1 << 16;
   // Consumes the next event, which must be of `type` for `vcpu`, recorded at the RIP in
   // `regs` and, when the recording has a digest, with the same registers. Returns the event,
   // or nullptr after recording a divergence (every later call returns nullptr too).
@@ -61,11 +65,12 @@ class ReplaySession {
 
  private:
   bool fill();
+  bool read_one();
   const Event* consume();
   void diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual, bool have_expected);
   std::unique_ptr<TraceReader> reader_;
   const Vmlinux* vmlinux_;
-  std::optional<Event> next_;
+  std::deque<Event> ahead_;  // read, not consumed: the next event first
   bool eof_ = false;
   uint64_t consumed_ = 0;
   std::deque<Event> recent_;

@@ -22,7 +22,9 @@ namespace kvmrr {
 
 class Replayer {
  public:
-  enum class Step { Continue, Stop };
+  // Wait: the log's next event is another vCPU's (turn()); the caller parks this vCPU and
+  // calls again when its turn comes. Nothing was consumed.
+  enum class Step { Continue, Stop, Wait };
 
   // Opens the recording and the kernel it was made with (checked by build-id), finds the
   // hook functions by symbol and reads the log once for the yield windows. Throws
@@ -33,7 +35,7 @@ class Replayer {
 
   Step io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t* value);
   Step mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
-  Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector);
+  Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector, bool* descheduled);
   Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
   Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
   Step entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque);
@@ -44,6 +46,8 @@ class Replayer {
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
   Step dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque);
   Step guest_records(const uint8_t* records, size_t size);
+  // The vCPU whose event is next in the log, -1 at its end.
+  int turn();
 
   // The recorded CPU's answer to CPUID (leaf, subleaf), which replay gives whatever the
   // accelerator that recorded: true with out = eax, ebx, ecx, edx when the recorded table
@@ -59,6 +63,8 @@ class Replayer {
  private:
   // True (and replay over) when the log has no next event.
   bool ended();
+  // Continue when the log's next event is vcpu's, Wait when another's, Stop at the end.
+  Step my_turn(uint32_t vcpu);
   Step stop_if_diverged();
   Step device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where, uint32_t size,
                    uint64_t* value);
@@ -71,7 +77,7 @@ class Replayer {
   ReplaySession session_;
   KvmrrReplayInfo info_{};
   struct Window {
-    uint64_t count, rip;
+    uint64_t count, rip, pending;
   };
   std::vector<std::vector<Window>> yield_windows_;  // per vCPU, in order
   std::vector<size_t> next_window_;
