@@ -22,6 +22,7 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::Dma, "dma", {"ram_addr", "len", "sync", "in_io"}, "bytes written"},
     {EventType::YieldWindow, "yield_window", {"yield", "pending"}, ""},
     {EventType::Deschedule, "deschedule", {"sync"}, "registers"},
+    {EventType::Resume, "resume", {"sync"}, "registers"},
 };
 static_assert(std::size(kTypes) == kLastEventType - kFirstEventType + 1);
 }  // namespace

@@ -140,6 +140,10 @@ void log_deschedule(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
   guarded([&] { g_recorder->log_deschedule(vcpu, *regs, sync_count); });
 }
 
+void log_resume(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
+  guarded([&] { g_recorder->log_resume(vcpu, *regs, sync_count); });
+}
+
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
   // A failed recording was reported once; later drains just discard.
   if (!g_recorder || g_recorder->failed()) return 0;
@@ -202,14 +206,14 @@ int replay_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t s
 int replay_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t* value) {
   return replaying([&] { return g_replayer->mmio_read(vcpu, *regs, gpa, size, value); });
 }
-int replay_sync_point(uint32_t vcpu, uint64_t sync_count, uint32_t halted, int32_t* vector,
-                      uint32_t* descheduled) {
+int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count, uint32_t halted,
+                      int32_t* vector, uint32_t* switched) {
   *vector = -1;
-  *descheduled = 0;
+  *switched = 0;
   return replaying([&] {
     bool d = false;
-    Step s = g_replayer->sync_point(vcpu, sync_count, halted != 0, vector, &d);
-    *descheduled = d;
+    Step s = g_replayer->sync_point(vcpu, *regs, sync_count, halted != 0, vector, &d);
+    *switched = d;
     return s;
   });
 }
@@ -282,6 +286,7 @@ const KvmrrQemuApi kApi = {
     .log_dma = log_dma,
     .log_pte = log_pte,
     .log_deschedule = log_deschedule,
+    .log_resume = log_resume,
     .replay_start = replay_start,
     .replay_io_in = replay_io_in,
     .replay_mmio_read = replay_mmio_read,

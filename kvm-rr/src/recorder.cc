@@ -186,6 +186,13 @@ void Recorder::log_deschedule(uint32_t vcpu, const KvmrrRegs& regs, uint64_t syn
   append(std::move(e), vcpu, regs);
 }
 
+void Recorder::log_resume(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_point) {
+  Event e;
+  e.type = EventType::Resume;
+  e.push_arg(sync_point);
+  append(std::move(e), vcpu, regs);
+}
+
 void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, uint32_t during_io, uint64_t ram_addr,
                        const uint8_t* data, size_t len, EventType type) {
   Event e;

@@ -144,35 +144,44 @@ Replayer::Step Replayer::mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   return device_read(EventType::Mmio, vcpu, regs, gpa, size, value);
 }
 
-Replayer::Step Replayer::sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector,
-                                      bool* descheduled) {
+Replayer::Step Replayer::sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted,
+                                    int32_t* vector, bool* switched) {
   *vector = -1;
-  *descheduled = false;
+  *switched = false;
+  bool left = false;  // the log left this vCPU here to run another
   for (;;) {
     if (ended()) return Step::Stop;
     const Event* e = session_.peek();
     if (e->vcpu != vcpu) {
       // Another vCPU's event is next. Run on unless the log stops this one right here: a
-      // halted vCPU waits for its interrupt, and an interrupt or deschedule at this sync
-      // point waits for its turn.
-      if (halted) return Step::Wait;
+      // halted vCPU waits for its interrupt, a descheduled one for its resume, and one
+      // whose next event is an interrupt or deschedule at this sync point, or a resume,
+      // waits for its turn.
+      if (halted || left) return Step::Wait;
       const Event* mine = session_.peek_vcpu(vcpu);
       bool here = mine && mine->nargs >= 3 && mine->type == EventType::Interrupt && mine->args[1] == 0 &&
                   mine->args[2] == sync_count;
       here |= mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[0] == sync_count;
+      here |= mine && mine->type == EventType::Resume;
       return here ? Step::Wait : Step::Continue;
     }
-    if (e->type == EventType::Deschedule && e->nargs >= 1) {
+    if ((e->type == EventType::Deschedule || e->type == EventType::Resume) && e->nargs >= 1) {
+      bool resume = e->type == EventType::Resume;
       if (e->args[0] == sync_count) {
-        // The recorder ran other vCPUs from here: so does replay, if the log says so.
-        session_.take();
-        *descheduled = true;
+        // The recorder switched vCPUs here: so does replay, once this vCPU is checked to be
+        // where the recorder left it or ran it again.
+        if (!session_.expect(e->type, vcpu, regs)) return Step::Stop;
+        *switched = true;
+        left = !resume;
         continue;
       }
-      if (e->args[0] < sync_count) {
-        session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the recording left it to run "
-                                          "another vCPU; it is at sync point {}", vcpu, e->args[0], sync_count),
-                              vcpu, nullptr);
+      if (resume || e->args[0] < sync_count) {
+        session_.diverge_here(
+            resume ? fmt::format("vCPU {} runs again at sync point {}; the recording ran it again at sync point {}",
+                                 vcpu, sync_count, e->args[0])
+                   : fmt::format("vCPU {} passed sync point {} where the recording left it to run another vCPU; it "
+                                 "is at sync point {}", vcpu, e->args[0], sync_count),
+            vcpu, &regs);
         return Step::Stop;
       }
     }

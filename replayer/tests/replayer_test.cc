@@ -173,10 +173,10 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   EXPECT_EQ(m.writes[0x2000], "cd");
   EXPECT_EQ(m.writes.count(0x3000), 0u) << "a parked write was applied inside a device access";
   int32_t vector = -1;
-  bool descheduled = false;
+  bool switched = false;
   ASSERT_EQ(r.dma(0, 6, false, Memory::write, &m), Step::Continue);
   EXPECT_EQ(m.writes[0x3000], "ef");
-  ASSERT_EQ(r.sync_point(0, 6, false, &vector, &descheduled), Step::Continue);
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 6, false, &vector, &switched), Step::Continue);
   EXPECT_EQ(vector, 0xec);
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000100), 0xec), Step::Continue) << r.session().report();
   EXPECT_FALSE(r.session().divergence());
@@ -235,35 +235,63 @@ TEST(Replayer, SeveralVcpusTakeTurnsInLogOrder) {
   b->log_deschedule(0, regs_at(0xffffffff81000020), 3);
   b->log_interrupt(1, regs_at(0xffffffff81000030), 0xec, 7);
   rdtsc_on(1, 0xffffffff81000010, 200);
+  b->log_resume(0, regs_at(0xffffffff81000020), 3);
   b->log_interrupt(0, regs_at(0xffffffff81000020), 0xfb, 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   uint64_t value = 0;
   int32_t vector = -1;
-  bool descheduled = false;
+  bool switched = false;
 
   EXPECT_EQ(r.turn(), 0);
   EXPECT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Wait);
   ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &value), Step::Continue) << r.session().report();
   EXPECT_EQ(value, 100u);
   // Sync point 2 has nothing; at 3 the recording ran vCPU 1.
-  ASSERT_EQ(r.sync_point(0, 2, false, &vector, &descheduled), Step::Continue);
-  EXPECT_FALSE(descheduled);
-  ASSERT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Wait);
-  EXPECT_TRUE(descheduled);
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Continue);
+  EXPECT_FALSE(switched);
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Wait);
+  EXPECT_TRUE(switched);
   EXPECT_EQ(vector, -1);
   EXPECT_EQ(r.turn(), 1);
   // vCPU 1 was halted at its sync point 7; its interrupt is next.
-  ASSERT_EQ(r.sync_point(1, 7, true, &vector, &descheduled), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 7, true, &vector, &switched), Step::Continue) << r.session().report();
   EXPECT_EQ(vector, 0xec);
   ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   ASSERT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Continue);
   EXPECT_EQ(value, 200u);
   // vCPU 1 halts again with nothing for it: it waits; vCPU 0 resumes at sync point 3.
-  EXPECT_EQ(r.sync_point(1, 8, true, &vector, &descheduled), Step::Wait);
+  EXPECT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 8, true, &vector, &switched), Step::Wait);
   EXPECT_EQ(r.turn(), 0);
-  ASSERT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Continue) << r.session().report();
-  EXPECT_FALSE(descheduled);
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Continue) << r.session().report();
+  EXPECT_TRUE(switched);  // its resume
   EXPECT_EQ(vector, 0xfb);
+  EXPECT_FALSE(r.session().divergence());
+}
+
+// Descheduled at a sync point, a vCPU waits for its turn even when its own next event is
+// far ahead: running on would interleave its kernel code with the other vCPU's differently.
+TEST(Replayer, DescheduledVcpuWaitsThoughItsNextEventIsLater) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b->log_deschedule(1, regs_at(0xffffffff81000020), 12);
+  b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 5);
+  b->log_resume(1, regs_at(0xffffffff81000020), 12);
+  b->log_interrupt(1, regs_at(0xffffffff81000020), 0xec, 13);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  int32_t vector = -1;
+  bool switched = false;
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 12, false, &vector, &switched), Step::Wait) << r.session().report();
+  EXPECT_TRUE(switched);
+  EXPECT_EQ(r.turn(), 0);
+  // Its turn again, at the same sync point: nothing more there, it runs on to 13.
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 5, true, &vector, &switched), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  EXPECT_EQ(r.turn(), 1);
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 12, false, &vector, &switched), Step::Continue) << r.session().report();
+  EXPECT_TRUE(switched);
+  EXPECT_EQ(vector, -1);
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 13, false, &vector, &switched), Step::Continue) << r.session().report();
+  EXPECT_EQ(vector, 0xec);
   EXPECT_FALSE(r.session().divergence());
 }
 
@@ -274,10 +302,75 @@ TEST(Replayer, PassingADescheduleDiverges) {
   b->log_deschedule(0, regs_at(0xffffffff81000020), 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   int32_t vector = -1;
-  bool descheduled = false;
-  EXPECT_EQ(r.sync_point(0, 4, false, &vector, &descheduled), Step::Stop);
+  bool switched = false;
+  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 4, false, &vector, &switched), Step::Stop);
   ASSERT_TRUE(r.session().divergence());
   EXPECT_NE(r.session().divergence()->what.find("left it to run another vCPU"), std::string::npos)
+      << r.session().report();
+}
+
+// At the right sync count but in another state (here another RSP) the vCPU is not where the
+// recorder left it: the report shows both register files.
+TEST(Replayer, DescheduleWithOtherRegistersDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  KvmrrRegs left = regs_at(0xffffffff81000020);
+  left.gpr[4] = 0xffffc90000001000;
+  b->log_deschedule(0, left, 3);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  int32_t vector = -1;
+  bool switched = false;
+  KvmrrRegs here = left;
+  here.gpr[4] += 8;
+  EXPECT_EQ(r.sync_point(0, here, 3, false, &vector, &switched), Step::Stop);
+  ASSERT_TRUE(r.session().divergence());
+  EXPECT_NE(r.session().report().find("*rsp="), std::string::npos) << r.session().report();
+}
+
+// A vCPU the recorder ran again without logging anything until its return to user mode
+// still runs at its resume's place in the log; in kernel mode at the snapshot, it waits for
+// its first resume.
+TEST(Replayer, ResumedVcpuRunsAtItsResume) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b->log_resume(1, regs_at(0xffffffff81000040), 0);
+  b->log_deschedule(1, regs_at(0xffffffff81000050), 1);
+  b->log_resume(0, regs_at(0xffffffff81000020), 0);
+  b->log_resume(1, regs_at(0xffffffff81000050), 1);
+  b->log_interrupt(0, regs_at(0xffffffff81000020), 0xec, 2);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  int32_t vector = -1;
+  bool switched = false;
+  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 0, false, &vector, &switched), Step::Wait);
+  EXPECT_FALSE(switched);
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000040), 0, false, &vector, &switched), Step::Continue)
+      << r.session().report();
+  EXPECT_TRUE(switched);
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000050), 1, false, &vector, &switched), Step::Wait)
+      << r.session().report();
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 0, false, &vector, &switched), Step::Continue)
+      << r.session().report();
+  // vCPU 0 runs on to its sync point 2, but vCPU 1's resume comes first in the log.
+  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Wait);
+  EXPECT_EQ(r.turn(), 1);
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000050), 1, false, &vector, &switched), Step::Continue)
+      << r.session().report();
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(vector, 0xec);
+  EXPECT_FALSE(r.session().divergence());
+}
+
+TEST(Replayer, ResumeAtAnotherSyncPointDiverges) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b->log_resume(0, regs_at(0xffffffff81000020), 4);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  int32_t vector = -1;
+  bool switched = false;
+  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Stop);
+  ASSERT_TRUE(r.session().divergence());
+  EXPECT_NE(r.session().divergence()->what.find("runs again at sync point 3"), std::string::npos)
       << r.session().report();
 }
 
@@ -289,17 +382,17 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
     int32_t vector;
-    bool descheduled = false;
-    EXPECT_EQ(r.sync_point(0, 3, false, &vector, &descheduled), Step::Continue);
+    bool switched = false;
+    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Continue);
     EXPECT_EQ(vector, -1);
-    EXPECT_EQ(r.sync_point(0, 5, false, &vector, &descheduled), Step::Stop);
+    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 5, false, &vector, &switched), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("passed sync point 4"), std::string::npos);
   }
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
     int32_t vector;
-    bool descheduled = false;
-    EXPECT_EQ(r.sync_point(0, 3, true, &vector, &descheduled), Step::Stop);
+    bool switched = false;
+    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, true, &vector, &switched), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("halted"), std::string::npos);
   }
 }

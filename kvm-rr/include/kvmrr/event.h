@@ -29,9 +29,11 @@ enum class EventType : uint8_t {
   YieldWindow = 12, // interrupt window taken at the k-th yield point of a vCPU
   Deschedule = 13,  // several vCPUs on one TCG thread: the recorder left this vCPU, in kernel
                     // mode, at this sync point to run another (replay does the same there)
+  Resume = 14,      // several vCPUs on one TCG thread: the recorder ran this vCPU, in kernel
+                    // mode (left there by a deschedule, or by the snapshot), again from here
 };
 inline constexpr uint8_t kFirstEventType = 1;
-inline constexpr uint8_t kLastEventType = 13;
+inline constexpr uint8_t kLastEventType = 14;
 inline constexpr size_t kMaxEventArgs = 6;
 
 struct EventTypeInfo {

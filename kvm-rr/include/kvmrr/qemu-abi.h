@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 7
+#define KVMRR_QEMU_ABI_VERSION 8
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -187,6 +187,13 @@ typedef struct KvmrrQemuApi {
      * the vCPU's next event anyway), so this is everywhere replay must stop the vCPU too.
      */
     void (*log_deschedule)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t sync_count);
+    /*
+     * The thread runs vCPU `vcpu` again, in kernel mode at sync point sync_count (regs), after
+     * another (or first since the snapshot). Kernel code it runs from here to its next event
+     * (a return to user mode, say, logs nothing) ran before the other vCPUs' later events:
+     * replay resumes it here in log order too.
+     */
+    void (*log_resume)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t sync_count);
 
     /*
      * Replay (TCG only). replay_start opens the recording in dir and checks it against the
@@ -202,14 +209,17 @@ typedef struct KvmrrQemuApi {
     int (*replay_mmio_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t gpa, uint32_t size,
                             uint64_t *value);
     /*
-     * The vCPU reached its sync point number sync_count (port I/O or, with halted set, HLT).
-     * *vector gets the vector of the interrupt the log delivers right here, or -1. A halted
-     * vCPU with no interrupt to take has nothing more to replay. A deschedule the log has
-     * here is consumed (*descheduled set: QEMU drains the guest's ring, as the recorder did
-     * before logging it), and WAIT returned when another vCPU runs next.
+     * The vCPU reached its sync point number sync_count (port I/O or, with halted set, HLT);
+     * regs: its state at the instruction boundary there (checked against a deschedule the
+     * log has at this point). *vector gets the vector of the interrupt the log delivers right here, or -1. A halted
+     * vCPU with no interrupt to take has nothing more to replay. A deschedule or resume the
+     * log has here is consumed (*switched set: QEMU drains the guest's ring, as the recorder
+     * did before logging it); after a deschedule, WAIT until the vCPU's resume is next.
+     * A vCPU in kernel mode at the snapshot (not halted) starts with this call at sync
+     * point 0, waiting for its first resume.
      */
-    int (*replay_sync_point)(uint32_t vcpu, uint64_t sync_count, uint32_t halted,
-                             int32_t *vector, uint32_t *descheduled);
+    int (*replay_sync_point)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t sync_count,
+                             uint32_t halted, int32_t *vector, uint32_t *switched);
     /* The interrupt replay_sync_point announced is being delivered; regs: state it
      * interrupts. */
     int (*replay_interrupt)(uint32_t vcpu, const KvmrrRegs *regs, uint32_t vector);

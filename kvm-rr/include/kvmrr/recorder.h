@@ -36,6 +36,7 @@ class Recorder {
   void log_io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t value);
   void log_mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t value);
   void log_deschedule(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_point);
+  void log_resume(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_point);
   void log_interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector, uint64_t sync_point);
   void log_dma(uint32_t vcpu, uint64_t sync_point, uint32_t during_io, uint64_t ram_addr, const uint8_t* data,
                size_t len, EventType type = EventType::Dma);

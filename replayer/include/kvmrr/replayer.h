@@ -35,7 +35,7 @@ class Replayer {
 
   Step io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t* value);
   Step mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
-  Step sync_point(uint32_t vcpu, uint64_t sync_count, bool halted, int32_t* vector, bool* descheduled);
+  Step sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted, int32_t* vector, bool* switched);
   Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
   Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
   Step entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque);
