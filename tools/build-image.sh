@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the default guest's root file system: an ext4 image with busybox, stress-ng, fio,
 # db_bench (rocksdb-tools) and the shared libraries they load, plus guest/kvm-rr-init as
-# init, guest/kvm-rr-ctl, and guest/kvm-rr-microbench, kvm-rr-checkpoint and kvm-rr-pmem-ace
-# (built static here). Made with `mke2fs -d` from a staging directory: no loop mount, no root
+# init, guest/kvm-rr-ctl, and guest/kvm-rr-microbench, kvm-rr-pingpong, kvm-rr-checkpoint and
+# kvm-rr-pmem-ace (built static here). Made with `mke2fs -d` from a staging directory: no loop mount, no root
 # file system of the host touched. Cached in $KVMRR_CACHE/guest keyed by this script, the
 # guest files, the headers they include and the versions of the Debian packages copied in.
 #
@@ -16,6 +16,8 @@ PROGRAMS=(/usr/bin/stress-ng /usr/bin/fio /usr/bin/db_bench /sbin/mke2fs /sbin/e
 INIT=$REPO_ROOT/guest/kvm-rr-init
 CTL=$REPO_ROOT/guest/kvm-rr-ctl
 MICROBENCH=$REPO_ROOT/guest/kvm-rr-microbench.c
+# Threads handing a token over by futex and pipe: the multi-core recording workload.
+PINGPONG=$REPO_ROOT/guest/kvm-rr-pingpong.c
 # Checkpoint marks for replay passes, and the pmem checker's ACE workload; they include
 # <kvmrr/checkpoint.h> (the checkpoint system call's number).
 CHECKPOINT=$REPO_ROOT/guest/kvm-rr-checkpoint.c
@@ -28,7 +30,7 @@ CHECKPOINT_H=$KVMRR_INCLUDE/kvmrr/checkpoint.h
 
 out_link=${1:?usage: $0 OUT_LINK}
 versions=$(for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || die "$p is not installed (run make deps)"; done)
-key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL" "$MICROBENCH" "$CHECKPOINT" "$PMEM_ACE" "$CHECKPOINT_H" "$PMEM_PROBE" "$FSDUMP"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
+key=$({ echo "$versions"; echo "$IMAGE_MB"; cat "$0" "$INIT" "$CTL" "$MICROBENCH" "$PINGPONG" "$CHECKPOINT" "$PMEM_ACE" "$CHECKPOINT_H" "$PMEM_PROBE" "$FSDUMP"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
 out=$KVMRR_CACHE/guest/out-$key
 
 if [ -f "$out/rootfs.ext4" ]; then
@@ -47,6 +49,7 @@ else
   install -m 0755 "$CTL" "$stage/sbin/kvm-rr-ctl"
   # System-call microbenchmarks (bench/), static: no libraries to carry.
   gcc -O2 -static -Wall -Werror -o "$stage/usr/bin/kvm-rr-microbench" "$MICROBENCH"
+  gcc -O2 -static -pthread -Wall -Werror -o "$stage/usr/bin/kvm-rr-pingpong" "$PINGPONG"
   gcc -O2 -static -Wall -Werror -I "$KVMRR_INCLUDE" -o "$stage/usr/bin/kvm-rr-checkpoint" "$CHECKPOINT"
   gcc -O2 -static -Wall -Werror -I "$KVMRR_INCLUDE" -o "$stage/usr/bin/kvm-rr-pmem-ace" "$PMEM_ACE"
   gcc -O2 -static -Wall -Werror -o "$stage/usr/bin/kvm-rr-fsdump" "$FSDUMP"
