@@ -32,11 +32,11 @@ const Event* ReplaySession::peek() {
   return &ahead_.front();
 }
 
-const Event* ReplaySession::peek_vcpu(uint32_t vcpu, size_t horizon) {
+const Event* ReplaySession::peek_vcpu(uint32_t vcpu, size_t nth, size_t horizon) {
   if (divergence_) return nullptr;
   for (size_t i = 0; i < horizon; i++) {
     if (i == ahead_.size() && !read_one()) return nullptr;
-    if (ahead_[i].vcpu == vcpu) return &ahead_[i];
+    if (ahead_[i].vcpu == vcpu && nth-- == 0) return &ahead_[i];
   }
   return nullptr;
 }

@@ -57,6 +57,7 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   info_.hook_entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
   info_.hook_yield_point = hook(vmlinux_, "kvmrr_yield_point");
   entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
+  chunks_ahead_.assign(KVMRR_REPLAY_MAX_VCPUS, 0);
   info_.smp = m.smp;
   load_cpuid_table(m);
 
@@ -164,6 +165,13 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64
       here |= mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[0] == sync_count;
       here |= mine && mine->type == EventType::Resume;
       return here ? Step::Wait : Step::Continue;
+    }
+    if ((e->type == EventType::Cfu || e->type == EventType::Gfu) && vcpu < chunks_ahead_.size() &&
+        chunks_ahead_[vcpu]) {
+      // A chunk of a user read written ahead: the guest appends it right after this sync point.
+      chunks_ahead_[vcpu]--;
+      if (fed(*session_.take()) == Step::Stop) return Step::Stop;
+      continue;
     }
     if ((e->type == EventType::Deschedule || e->type == EventType::Resume) && e->nargs >= 1) {
       bool resume = e->type == EventType::Resume;
@@ -287,9 +295,15 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   if (len) {
     if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   }
-  while (len) {
+  const EventType type = kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu;
+  for (bool first = true; len; first = false) {
     if (ended()) return Step::Stop;
-    const Event* e = session_.expect(kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu, vcpu, at);
+    if (const Event* next = session_.peek(); !first && (next->vcpu != vcpu || next->type != type)) {
+      // The guest's ring filled up after the last chunk: its flush is a sync point, where the
+      // recorder logged device writes or left the vCPU. The rest comes after them.
+      return write_chunks_ahead(vcpu, at, uaddr, len, kind, type, write, opaque);
+    }
+    const Event* e = session_.expect(type, vcpu, at);
     if (!e) return Step::Stop;
     uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
     uint64_t got = e->args[1];
@@ -313,6 +327,44 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
     uaddr += got;
     len -= got;
   }
+  return Step::Continue;
+}
+
+// The guest copies the remaining chunks from user memory after the flush, with no hook of
+// its own: their bytes go into user memory now, and their events are consumed where the
+// guest appends them, right after that sync point (Replayer::sync_point).
+Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len,
+                                            uint32_t kind, EventType type, KvmrrGuestWriteFn write,
+                                            void* opaque) {
+  uint32_t ahead = 0;
+  for (size_t nth = 0; len;) {
+    const Event* e = session_.peek_vcpu(vcpu, nth++);
+    if (e && (e->type == EventType::Dma || e->type == EventType::Pte || e->type == EventType::Deschedule ||
+              e->type == EventType::Resume)) {
+      continue;  // logged at the flush's sync point
+    }
+    uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
+    if (!e || e->type != type || e->nargs < 3 || e->args[0] != uaddr || e->args[2] != kind || e->args[1] > n) {
+      session_.diverge_here(
+          fmt::format("user read at {:#x} from {}: {} bytes at {:#x} remain after the guest's ring flush inside "
+                      "it, but the log's next event of vCPU {} is {}",
+                      at.rip, session_.sym(at.rip), len, uaddr, vcpu, e ? to_string(e->type) : "none"),
+          vcpu, &at);
+      return Step::Stop;
+    }
+    uint64_t got = e->args[1];
+    if (got && write(opaque, uaddr, e->data.data(), got) != 0) {
+      session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
+                                        "replayed guest", got, uaddr),
+                            vcpu, &at);
+      return Step::Stop;
+    }
+    ahead++;
+    if (got < n || (kind == KVMRR_UREAD_STRING && memchr(e->data.data(), 0, got))) break;
+    uaddr += got;
+    len -= got;
+  }
+  chunks_ahead_[vcpu] += ahead;
   return Step::Continue;
 }
 

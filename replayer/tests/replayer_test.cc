@@ -397,6 +397,49 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
   }
 }
 
+// The guest's ring filled up after a chunk of a long user read: the recorder logged a device
+// write and a deschedule at that flush's sync point, before the next chunk. Replay writes
+// every chunk's bytes at the read's hook, and consumes the later chunks' events where the
+// guest appends them, after that sync point.
+TEST(Replayer, UserReadWithARingFlushInsideIt) {
+  TempDir d;
+  RecordingBuilder b(d);
+  std::string big(KVMRR_USER_CHUNK, 'x');
+  b.user_read(0xffffffff81000200, 0x10000, big, KVMRR_UREAD_COPY);
+  b.dma(5, KVMRR_DMA_AT_SYNC_POINT, 0x3000, "dev");
+  b->log_deschedule(0, regs_at(0xffffffff81000220), 5);
+  b->log_interrupt(1, regs_at(0xffffffff81000030), 0xec, 9);
+  b->log_resume(0, regs_at(0xffffffff81000220), 5);
+  b.user_read(0xffffffff81000200, 0x10000 + KVMRR_USER_CHUNK, "tail", KVMRR_UREAD_COPY);
+  b.rdtsc(0xffffffff81000400, 42);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
+                        Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(m.writes[0x10000], big);
+  EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
+  // The flush: its sync point has the device write and the deschedule.
+  Memory ram;
+  ASSERT_EQ(r.dma(0, 5, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  EXPECT_EQ(ram.writes[0x3000], "dev");
+  int32_t vector = -1;
+  bool switched = false;
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000220), 5, false, &vector, &switched), Step::Wait)
+      << r.session().report();
+  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000030), 9, true, &vector, &switched), Step::Continue)
+      << r.session().report();
+  ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  // vCPU 0 resumes; the second chunk is consumed there, the ring then holds both records.
+  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000220), 5, false, &vector, &switched), Step::Continue)
+      << r.session().report();
+  uint64_t tsc = 0;
+  ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000400, &tsc), Step::Continue) << r.session().report();
+  EXPECT_EQ(tsc, 42u);
+  EXPECT_FALSE(r.session().divergence());
+}
+
 TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
   TempDir d;
   RecordingBuilder b(d);

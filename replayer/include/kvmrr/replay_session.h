@@ -33,9 +33,9 @@ class ReplaySession {
 
   // The next event in log order without consuming it; nullptr at the end of the log.
   const Event* peek();
-  // The next event of `vcpu`, reading at most `horizon` events ahead (kept for later);
-  // nullptr when there is none that close.
-  const Event* peek_vcpu(uint32_t vcpu, size_t horizon = kLookahead);
+  // The next event of `vcpu` (with nth > 0: the one nth after it), reading at most `horizon`
+  // events ahead (kept for later); nullptr when there is none that close.
+  const Event* peek_vcpu(uint32_t vcpu, size_t nth = 0, size_t horizon = kLookahead);
   static constexpr size_t kLookahead = 1 << 16;
   // Consumes the next event, which must be of `type` for `vcpu`, recorded at the RIP in
   // `regs` and, when the recording has a digest, with the same registers. Returns the event,

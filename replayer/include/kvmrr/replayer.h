@@ -84,6 +84,11 @@ class Replayer {
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint32_t, 4>> cpuid_;  // (leaf, subleaf)
   uint32_t cpuid_max_basic_ = 0, cpuid_max_ext_ = 0;
   std::vector<bool> entry_performed_;  // per vCPU: an entry replay performed awaits its log
+  // Per vCPU: chunks of a user read whose bytes replay wrote ahead, their events not yet
+  // consumed (the recorder flushed the ring inside the read; see Replayer::user_read).
+  std::vector<uint32_t> chunks_ahead_;
+  Step write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
+                          EventType type, KvmrrGuestWriteFn write, void* opaque);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;
