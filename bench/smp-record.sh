@@ -18,9 +18,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-bench-smp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 W='n=$(nproc); t() { s=$(cut -d" " -f1 /proc/uptime); "$@"; e=$(cut -d" " -f1 /proc/uptime); echo "$e - $s" | bc; };
-kern() { i=0; while [ $i -lt $n ]; do dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null & i=$((i+1)); done; wait; };
+kern() { i=0; while [ $i -lt $n ]; do dd if=/dev/zero of=/dev/null bs=1 count=200000 2>/dev/null & i=$((i+1)); done; wait; };
 user() { i=0; while [ $i -lt $n ]; do awk "BEGIN{for(i=0;i<300000;i++)s+=i}" & i=$((i+1)); done; wait; };
-pp() { kvm-rr-pingpong $n 1000 >/dev/null; };
+pp() { kvm-rr-pingpong $n 10000 >/dev/null; };
 echo "BENCH kern $(t kern)"; echo "BENCH user $(t user)"; echo "BENCH pingpong $(t pp)"'
 WORKLOADS="kern user pingpong"
 
@@ -53,9 +53,9 @@ med() { tr ' ' '\n' | grep . | median; }
   echo "# Multi-core recording under TCG"
   echo
   echo "$(date -u +%Y-%m-%d), commit $(git -C "$here/.." rev-parse --short HEAD), $(machine_line) Median of $REPEAT alternating rounds, guest clock (s)."
-  echo "One instance per vCPU of: kern = dd 1-byte copy /dev/zero -> /dev/null, 20000 blocks (kernel time);"
-  echo "user = busybox awk loop (user time); pingpong = kvm-rr-pingpong, one thread pair per vCPU, 1000 futex"
-  echo "and 1000 pipe hand-overs each. Unrecorded: QEMU's default TCG, one host thread per vCPU (2 host cores)."
+  echo "One instance per vCPU of: kern = dd 1-byte copy /dev/zero -> /dev/null, 200000 blocks (kernel time);"
+  echo "user = busybox awk loop (user time); pingpong = kvm-rr-pingpong, one thread pair per vCPU, 10000 futex"
+  echo "and 10000 pipe hand-overs each. Unrecorded: QEMU's default TCG, one host thread per vCPU (2 host cores)."
   echo "Recorded: all vCPUs on one TCG thread, one vCPU's kernel code at a time (the multi-core design of issue 5)."
   echo
   echo "| smp | workload | unrecorded s | recorded s | slowdown |"
