@@ -3,8 +3,8 @@
 # stress-ng (6 stressors, 4 workers each), fio with 2 jobs (direct I/O on the virtio-blk root
 # disk) and kvm-rr-pingpong (thread pairs handing a token over by futex, then by pipe). The
 # recording must complete, say smp N, hold kernel entries from every vCPU and the vCPU
-# switches (deschedule, resume) replay follows; the replay must reach the end of the log
-# with no divergence.
+# switches (deschedule, resume) replay follows, pass `kvm-rr check` (interrupts and switches
+# at sync points); the replay must reach the end of the log with no divergence.
 . "$(dirname "$0")/lib.sh"
 need_built
 W='stress-ng --fork 4 --pipe 4 --futex 4 --mmap 4 --timer 4 --sigq 4 --timeout 2 --quiet &&
@@ -28,6 +28,8 @@ PY
   done
   grep -q " deschedule vcpu=" "$WORK/smp$smp.events" || fail "record --smp $smp: no deschedule logged"
   grep -q " resume vcpu=" "$WORK/smp$smp.events" || fail "record --smp $smp: no resume logged"
+  run "$KVMRR" check "$rec" >"$WORK/smp$smp.check" 2>&1
+  [ "$status" = 0 ] || { cat "$WORK/smp$smp.check" >&2; fail "check of the --smp $smp recording: exit $status"; }
   run "$KVMRR" replay --timeout 600 "$rec" >"$WORK/smp$smp.replay" 2>&1
   [ "$status" = 0 ] || { tail -40 "$WORK/smp$smp.replay" >&2; fail "replay of the --smp $smp recording: exit $status"; }
   expect_contains "$WORK/smp$smp.replay" "replay: OK events="

@@ -31,8 +31,9 @@ class CheckCommand : public Command {
            "Checks, from the recording and the recorded kernel alone, that every interrupt\n"
            "taken in kernel mode is anchored to a sync point: its RIP follows a port I/O or\n"
            "HLT instruction in vmlinux, and its per-vCPU sync-point number increases. Also\n"
-           "checks that kernel entries from user mode come from user addresses and that the\n"
-           "event stream is complete. Prints one line per problem (event index, vCPU, RIP,\n"
+           "checks that kernel entries from user mode come from user addresses, that the\n"
+           "recorder switched vCPUs in kernel mode (deschedule, resume) only right after\n"
+           "port I/O, and that the event stream is complete. Prints one line per problem (event index, vCPU, RIP,\n"
            "symbol) and a summary line `check: OK ...` or `check: FAILED ...`.\n\n"
            "  --vmlinux FILE   the recorded kernel (default: build/kernel/vmlinux; its\n"
            "                   build-id must match the recording's)\n\n"
@@ -77,15 +78,26 @@ class CheckCommand : public Command {
           if (e.rip >= 0x0000800000000000ull) problem(idx, e, "kernel entry from user mode at a kernel address");
           continue;
         }
+        // Where the recorder switched vCPUs in kernel mode: right after port I/O too (a resume
+        // at sync point 0 is where the snapshot left the vCPU, anywhere).
+        if ((e.type == EventType::Deschedule || e.type == EventType::Resume) && e.nargs >= 1 &&
+            (e.type == EventType::Deschedule || e.args[0] != 0)) {
+          auto bytes = vmlinux.read(e.rip - 2, 2);
+          if (!bytes || !follows_sync_instruction(*bytes)) {
+            problem(idx, e, "vCPU switch not right after port I/O");
+          }
+          continue;
+        }
         if (e.type != EventType::Interrupt) continue;
         kernel_interrupts++;
         if (e.nargs < 3) {
           problem(idx, e, "kernel-mode interrupt without a sync-point number");
           continue;
         }
+        // The first may be at sync point 0: a vCPU halted when the recording started.
         uint64_t sync = e.args[2];
-        if (sync <= last_sync[e.vcpu]) {
-          problem(idx, e, fmt::format("sync point {} does not follow {}", sync, last_sync[e.vcpu]));
+        if (auto last = last_sync.find(e.vcpu); last != last_sync.end() && sync <= last->second) {
+          problem(idx, e, fmt::format("sync point {} does not follow {}", sync, last->second));
         }
         last_sync[e.vcpu] = sync;
         auto bytes = vmlinux.read(e.rip - 2, 2);
