@@ -1,5 +1,6 @@
 // kvm-rr check: what a recording promises, checked from the log and the recorded kernel.
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -63,6 +64,7 @@ class CheckCommand : public Command {
       Vmlinux vmlinux = open_recorded_kernel(vmlinux_path, rec.meta().vmlinux_build_id);
       auto reader = rec.open_events();
       std::map<uint32_t, uint64_t> last_sync;
+      std::set<uint32_t> started;  // vCPUs with an event other than a device write so far
       uint64_t kernel_interrupts = 0, entries = 0, problems = 0;
       auto problem = [&](uint64_t idx, const Event& e, const std::string& what) {
         if (++problems <= 50) {
@@ -73,6 +75,8 @@ class CheckCommand : public Command {
       Event e;
       while (reader->next(e)) {
         uint64_t idx = reader->index();
+        bool first_of_vcpu = !started.count(e.vcpu);
+        if (e.type != EventType::Dma && e.type != EventType::Pte) started.insert(e.vcpu);
         if (is_user_entry(e)) {
           entries++;
           if (e.rip >= 0x0000800000000000ull) problem(idx, e, "kernel entry from user mode at a kernel address");
@@ -94,13 +98,15 @@ class CheckCommand : public Command {
           problem(idx, e, "kernel-mode interrupt without a sync-point number");
           continue;
         }
-        // The first may be at sync point 0: a vCPU halted when the recording started.
         uint64_t sync = e.args[2];
-        if (auto last = last_sync.find(e.vcpu); last != last_sync.end() && sync <= last->second) {
-          problem(idx, e, fmt::format("sync point {} does not follow {}", sync, last->second));
+        auto bytes = vmlinux.read(e.rip - 2, 2);
+        // Sync point 0 is the HLT of a vCPU halted when the recording started: only its
+        // first event can be there.
+        bool at_start_hlt = first_of_vcpu && bytes && (*bytes)[1] == 0xF4;
+        if (sync == 0 ? !at_start_hlt : sync <= last_sync[e.vcpu]) {
+          problem(idx, e, fmt::format("sync point {} does not follow {}", sync, last_sync[e.vcpu]));
         }
         last_sync[e.vcpu] = sync;
-        auto bytes = vmlinux.read(e.rip - 2, 2);
         if (!bytes) {
           problem(idx, e, "RIP is not in the kernel image");
         } else if (!follows_sync_instruction(*bytes)) {
