@@ -84,7 +84,8 @@ class PmemCheckCommand : public Command {
            "  --mount-opts OPTS  mount options (dax)\n"
            "  --keep-images      keep every image (DIR/pmem/check/), not only failing ones\n\n"
            "Exit status: 0 when every state passed; 1 when some failed; 3 for an unusable\n"
-           "recording or pmem log; 125 when the checker guest failed.\n";
+           "recording or pmem log (or one of several vCPUs: not handled yet); 125 when the\n"
+           "checker guest failed.\n";
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
@@ -147,6 +148,16 @@ class PmemCheckCommand : public Command {
  private:
   int check(const fs::path& dir, const Options& o, std::ostream& out, std::ostream& err) {
     Recording rec = Recording::open(dir);
+    // The crash states come from one stream of stores in which a fence orders everything
+    // before it. With several vCPUs a fence orders only its own vCPU's stores: states this
+    // model builds are not the machine's (a first try, not analyzed: 7 of 400 "failed" on
+    // kvm-rr's own kernel with three DAX writers on 2 vCPUs).
+    if (rec.meta().smp > 1) {
+      fmt::print(err, "kvm-rr pmem-check: {} was recorded with {} vCPUs; the crash-state model handles one "
+                      "(each vCPU's fences order only its own stores, which it does not model yet)\n",
+                 dir.string(), rec.meta().smp);
+      return kExitBadRecording;
+    }
     Install inst = Install::locate();
     if (std::string missing = inst.missing(); !missing.empty()) {
       fmt::print(err, "kvm-rr pmem-check: not built yet:\n{}", missing);
