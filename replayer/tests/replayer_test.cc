@@ -101,6 +101,15 @@ struct Memory {
   }
 };
 
+// One sync-point check as QEMU makes it; what replay answered stays in vector and switched.
+struct SyncCheck {
+  int32_t vector = -1;
+  bool switched = false;
+  Step operator()(Replayer& r, uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted) {
+    return r.sync_point(vcpu, regs, sync_count, halted, &vector, &switched);
+  }
+};
+
 std::vector<uint8_t> ring_of(const std::vector<std::pair<const void*, size_t>>& records) {
   std::vector<uint8_t> out;
   for (auto [p, n] : records) out.insert(out.end(), (const uint8_t*)p, (const uint8_t*)p + n);
@@ -172,12 +181,11 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   ASSERT_EQ(r.dma(0, 6, true, Memory::write, &m), Step::Continue);
   EXPECT_EQ(m.writes[0x2000], "cd");
   EXPECT_EQ(m.writes.count(0x3000), 0u) << "a parked write was applied inside a device access";
-  int32_t vector = -1;
-  bool switched = false;
+  SyncCheck sync;
   ASSERT_EQ(r.dma(0, 6, false, Memory::write, &m), Step::Continue);
   EXPECT_EQ(m.writes[0x3000], "ef");
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 6, false, &vector, &switched), Step::Continue);
-  EXPECT_EQ(vector, 0xec);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 6, false), Step::Continue);
+  EXPECT_EQ(sync.vector, 0xec);
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000100), 0xec), Step::Continue) << r.session().report();
   EXPECT_FALSE(r.session().divergence());
 }
@@ -239,32 +247,31 @@ TEST(Replayer, SeveralVcpusTakeTurnsInLogOrder) {
   b->log_interrupt(0, regs_at(0xffffffff81000020), 0xfb, 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   uint64_t value = 0;
-  int32_t vector = -1;
-  bool switched = false;
+  SyncCheck sync;
 
   EXPECT_EQ(r.turn(), 0);
   EXPECT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Wait);
   ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &value), Step::Continue) << r.session().report();
   EXPECT_EQ(value, 100u);
   // Sync point 2 has nothing; at 3 the recording ran vCPU 1.
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Continue);
-  EXPECT_FALSE(switched);
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Wait);
-  EXPECT_TRUE(switched);
-  EXPECT_EQ(vector, -1);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Continue);
+  EXPECT_FALSE(sync.switched);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Wait);
+  EXPECT_TRUE(sync.switched);
+  EXPECT_EQ(sync.vector, -1);
   EXPECT_EQ(r.turn(), 1);
   // vCPU 1 was halted at its sync point 7; its interrupt is next.
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 7, true, &vector, &switched), Step::Continue) << r.session().report();
-  EXPECT_EQ(vector, 0xec);
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 7, true), Step::Continue) << r.session().report();
+  EXPECT_EQ(sync.vector, 0xec);
   ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   ASSERT_EQ(r.tsc(1, regs_at(0), 0xffffffff81000010, &value), Step::Continue);
   EXPECT_EQ(value, 200u);
   // vCPU 1 halts again with nothing for it: it waits; vCPU 0 resumes at sync point 3.
-  EXPECT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 8, true, &vector, &switched), Step::Wait);
+  EXPECT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 8, true), Step::Wait);
   EXPECT_EQ(r.turn(), 0);
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Continue) << r.session().report();
-  EXPECT_TRUE(switched);  // its resume
-  EXPECT_EQ(vector, 0xfb);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Continue) << r.session().report();
+  EXPECT_TRUE(sync.switched);  // its resume
+  EXPECT_EQ(sync.vector, 0xfb);
   EXPECT_FALSE(r.session().divergence());
 }
 
@@ -278,20 +285,19 @@ TEST(Replayer, DescheduledVcpuWaitsThoughItsNextEventIsLater) {
   b->log_resume(1, regs_at(0xffffffff81000020), 12);
   b->log_interrupt(1, regs_at(0xffffffff81000020), 0xec, 13);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
-  int32_t vector = -1;
-  bool switched = false;
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 12, false, &vector, &switched), Step::Wait) << r.session().report();
-  EXPECT_TRUE(switched);
+  SyncCheck sync;
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 12, false), Step::Wait) << r.session().report();
+  EXPECT_TRUE(sync.switched);
   EXPECT_EQ(r.turn(), 0);
   // Its turn again, at the same sync point: nothing more there, it runs on to 13.
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 5, true, &vector, &switched), Step::Continue) << r.session().report();
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 5, true), Step::Continue) << r.session().report();
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   EXPECT_EQ(r.turn(), 1);
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 12, false, &vector, &switched), Step::Continue) << r.session().report();
-  EXPECT_TRUE(switched);
-  EXPECT_EQ(vector, -1);
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000020), 13, false, &vector, &switched), Step::Continue) << r.session().report();
-  EXPECT_EQ(vector, 0xec);
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 12, false), Step::Continue) << r.session().report();
+  EXPECT_TRUE(sync.switched);
+  EXPECT_EQ(sync.vector, -1);
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 13, false), Step::Continue) << r.session().report();
+  EXPECT_EQ(sync.vector, 0xec);
   EXPECT_FALSE(r.session().divergence());
 }
 
@@ -301,9 +307,8 @@ TEST(Replayer, PassingADescheduleDiverges) {
   RecordingBuilder b(d);
   b->log_deschedule(0, regs_at(0xffffffff81000020), 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
-  int32_t vector = -1;
-  bool switched = false;
-  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 4, false, &vector, &switched), Step::Stop);
+  SyncCheck sync;
+  EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 4, false), Step::Stop);
   ASSERT_TRUE(r.session().divergence());
   EXPECT_NE(r.session().divergence()->what.find("left it to run another vCPU"), std::string::npos)
       << r.session().report();
@@ -318,11 +323,10 @@ TEST(Replayer, DescheduleWithOtherRegistersDiverges) {
   left.gpr[4] = 0xffffc90000001000;
   b->log_deschedule(0, left, 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
-  int32_t vector = -1;
-  bool switched = false;
+  SyncCheck sync;
   KvmrrRegs here = left;
   here.gpr[4] += 8;
-  EXPECT_EQ(r.sync_point(0, here, 3, false, &vector, &switched), Step::Stop);
+  EXPECT_EQ(sync(r, 0, here, 3, false), Step::Stop);
   ASSERT_TRUE(r.session().divergence());
   EXPECT_NE(r.session().report().find("*rsp="), std::string::npos) << r.session().report();
 }
@@ -339,25 +343,24 @@ TEST(Replayer, ResumedVcpuRunsAtItsResume) {
   b->log_resume(1, regs_at(0xffffffff81000050), 1);
   b->log_interrupt(0, regs_at(0xffffffff81000020), 0xec, 2);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
-  int32_t vector = -1;
-  bool switched = false;
-  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 0, false, &vector, &switched), Step::Wait);
-  EXPECT_FALSE(switched);
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000040), 0, false, &vector, &switched), Step::Continue)
+  SyncCheck sync;
+  EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 0, false), Step::Wait);
+  EXPECT_FALSE(sync.switched);
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000040), 0, false), Step::Continue)
       << r.session().report();
-  EXPECT_TRUE(switched);
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000050), 1, false, &vector, &switched), Step::Wait)
+  EXPECT_TRUE(sync.switched);
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Wait)
       << r.session().report();
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 0, false, &vector, &switched), Step::Continue)
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 0, false), Step::Continue)
       << r.session().report();
   // vCPU 0 runs on to its sync point 2, but vCPU 1's resume comes first in the log.
-  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Wait);
+  EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Wait);
   EXPECT_EQ(r.turn(), 1);
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000050), 1, false, &vector, &switched), Step::Continue)
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Continue)
       << r.session().report();
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 2, false, &vector, &switched), Step::Continue)
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Continue)
       << r.session().report();
-  EXPECT_EQ(vector, 0xec);
+  EXPECT_EQ(sync.vector, 0xec);
   EXPECT_FALSE(r.session().divergence());
 }
 
@@ -366,9 +369,8 @@ TEST(Replayer, ResumeAtAnotherSyncPointDiverges) {
   RecordingBuilder b(d);
   b->log_resume(0, regs_at(0xffffffff81000020), 4);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
-  int32_t vector = -1;
-  bool switched = false;
-  EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Stop);
+  SyncCheck sync;
+  EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Stop);
   ASSERT_TRUE(r.session().divergence());
   EXPECT_NE(r.session().divergence()->what.find("runs again at sync point 3"), std::string::npos)
       << r.session().report();
@@ -381,18 +383,16 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
   auto dir = b.finish();
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
-    int32_t vector;
-    bool switched = false;
-    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, false, &vector, &switched), Step::Continue);
-    EXPECT_EQ(vector, -1);
-    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 5, false, &vector, &switched), Step::Stop);
+    SyncCheck sync;
+    EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Continue);
+    EXPECT_EQ(sync.vector, -1);
+    EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 5, false), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("passed sync point 4"), std::string::npos);
   }
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
-    int32_t vector;
-    bool switched = false;
-    EXPECT_EQ(r.sync_point(0, regs_at(0xffffffff81000020), 3, true, &vector, &switched), Step::Stop);
+    SyncCheck sync;
+    EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, true), Step::Stop);
     EXPECT_NE(r.session().divergence()->what.find("halted"), std::string::npos);
   }
 }
@@ -424,15 +424,14 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   Memory ram;
   ASSERT_EQ(r.dma(0, 5, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
   EXPECT_EQ(ram.writes[0x3000], "dev");
-  int32_t vector = -1;
-  bool switched = false;
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000220), 5, false, &vector, &switched), Step::Wait)
+  SyncCheck sync;
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Wait)
       << r.session().report();
-  ASSERT_EQ(r.sync_point(1, regs_at(0xffffffff81000030), 9, true, &vector, &switched), Step::Continue)
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000030), 9, true), Step::Continue)
       << r.session().report();
   ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   // vCPU 0 resumes; the second chunk is consumed there, the ring then holds both records.
-  ASSERT_EQ(r.sync_point(0, regs_at(0xffffffff81000220), 5, false, &vector, &switched), Step::Continue)
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Continue)
       << r.session().report();
   uint64_t tsc = 0;
   ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000400, &tsc), Step::Continue) << r.session().report();
