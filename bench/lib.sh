@@ -9,6 +9,18 @@ timed() {
 # median: the median of the numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# med: the median of the space-separated numbers on stdin.
+med() { tr ' ' '\n' | grep . | median; }
+
+# per_vcpu_workloads DD_BLOCKS: guest shell functions for multi-core benches. n = vCPUs;
+# t CMD... prints CMD's guest-clock seconds (/proc/uptime); kern runs one 1-byte dd of
+# DD_BLOCKS blocks per vCPU (kernel time); user one busybox awk loop per vCPU (user time).
+per_vcpu_workloads() {
+  printf '%s\n' 'n=$(nproc); t() { s=$(cut -d" " -f1 /proc/uptime); "$@"; e=$(cut -d" " -f1 /proc/uptime); echo "$e - $s" | bc; };' \
+    "kern() { i=0; while [ \$i -lt \$n ]; do dd if=/dev/zero of=/dev/null bs=1 count=$1 2>/dev/null & i=\$((i+1)); done; wait; };" \
+    'user() { i=0; while [ $i -lt $n ]; do awk "BEGIN{for(i=0;i<300000;i++)s+=i}" & i=$((i+1)); done; wait; };'
+}
+
 # machine_line: where a report's numbers come from.
 machine_line() {
   echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."

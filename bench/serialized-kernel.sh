@@ -15,9 +15,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-bench-serial.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # One guest run: both workloads, each with one instance per vCPU, timed by /proc/uptime.
-W='n=$(nproc); t() { s=$(cut -d" " -f1 /proc/uptime); "$@"; e=$(cut -d" " -f1 /proc/uptime); echo "$e - $s" | bc; };
-kern() { i=0; while [ $i -lt $n ]; do dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null & i=$((i+1)); done; wait; };
-user() { i=0; while [ $i -lt $n ]; do awk "BEGIN{for(i=0;i<300000;i++)s+=i}" & i=$((i+1)); done; wait; };
+W="$(per_vcpu_workloads 100000)"'
 echo "BENCH kern $(t kern)"; echo "BENCH user $(t user)"'
 
 declare -A times
@@ -35,7 +33,6 @@ for smp in 1 2 4; do
   done
 done
 
-med() { tr ' ' '\n' | grep . | median; }
 {
   echo "# Serialized guest kernel (kvmrr_serialize), unrecorded"
   echo

@@ -17,9 +17,7 @@ mkdir -p "$here/results"
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvmrr-bench-smp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-W='n=$(nproc); t() { s=$(cut -d" " -f1 /proc/uptime); "$@"; e=$(cut -d" " -f1 /proc/uptime); echo "$e - $s" | bc; };
-kern() { i=0; while [ $i -lt $n ]; do dd if=/dev/zero of=/dev/null bs=1 count=200000 2>/dev/null & i=$((i+1)); done; wait; };
-user() { i=0; while [ $i -lt $n ]; do awk "BEGIN{for(i=0;i<300000;i++)s+=i}" & i=$((i+1)); done; wait; };
+W="$(per_vcpu_workloads 200000)"'
 pp() { kvm-rr-pingpong $n 10000 >/dev/null; };
 echo "BENCH kern $(t kern)"; echo "BENCH user $(t user)"; echo "BENCH pingpong $(t pp)"'
 WORKLOADS="kern user pingpong"
@@ -48,7 +46,6 @@ for smp in 1 2 4; do
   events[$smp]=$(sed -n 's/^replay: OK events=\([0-9]*\).*/\1/p' "$work/replay")
 done
 
-med() { tr ' ' '\n' | grep . | median; }
 {
   echo "# Multi-core recording under TCG"
   echo

@@ -314,20 +314,29 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
                             vcpu, &at);
       return Step::Stop;
     }
-    if (got && write(opaque, uaddr, e->data.data(), got) != 0) {
-      session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
-                                        "replayed guest", got, uaddr),
-                            vcpu, &at);
-      return Step::Stop;
-    }
-    bool done = got < n;
-    if (kind == KVMRR_UREAD_STRING && memchr(e->data.data(), 0, got)) done = true;
+    bool done = false;
+    if (!put_chunk(*e, vcpu, at, n, kind, write, opaque, &done)) return Step::Stop;
     if (fed(*e) == Step::Stop) return Step::Stop;
     if (done) break;
     uaddr += got;
     len -= got;
   }
   return Step::Continue;
+}
+
+// Writes a logged chunk (at most n bytes asked) back into user memory; *done when the guest's
+// read stops there (a short copy, or a string's NUL). False after a divergence.
+bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind,
+                         KvmrrGuestWriteFn write, void* opaque, bool* done) {
+  uint64_t uaddr = e.args[0], got = e.args[1];
+  if (got && write(opaque, uaddr, e.data.data(), got) != 0) {
+    session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
+                                      "replayed guest", got, uaddr),
+                          vcpu, &at);
+    return false;
+  }
+  *done = got < n || (kind == KVMRR_UREAD_STRING && memchr(e.data.data(), 0, got));
+  return true;
 }
 
 // The guest copies the remaining chunks from user memory after the flush, with no hook of
@@ -352,17 +361,12 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, 
           vcpu, &at);
       return Step::Stop;
     }
-    uint64_t got = e->args[1];
-    if (got && write(opaque, uaddr, e->data.data(), got) != 0) {
-      session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
-                                        "replayed guest", got, uaddr),
-                            vcpu, &at);
-      return Step::Stop;
-    }
+    bool done = false;
+    if (!put_chunk(*e, vcpu, at, n, kind, write, opaque, &done)) return Step::Stop;
     ahead++;
-    if (got < n || (kind == KVMRR_UREAD_STRING && memchr(e->data.data(), 0, got))) break;
-    uaddr += got;
-    len -= got;
+    if (done) break;
+    uaddr += e->args[1];
+    len -= e->args[1];
   }
   chunks_ahead_[vcpu] += ahead;
   return Step::Continue;

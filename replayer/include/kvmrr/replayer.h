@@ -87,6 +87,8 @@ class Replayer {
   // Per vCPU: chunks of a user read whose bytes replay wrote ahead, their events not yet
   // consumed (the recorder flushed the ring inside the read; see Replayer::user_read).
   std::vector<uint32_t> chunks_ahead_;
+  bool put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind,
+                 KvmrrGuestWriteFn write, void* opaque, bool* done);
   Step write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
                           EventType type, KvmrrGuestWriteFn write, void* opaque);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
