@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 5
+#define KVMRR_GUEST_ABI_VERSION 6
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -36,6 +36,14 @@ typedef uint64_t kvmrr_u64;
 #define KVMRR_PORT_CTL 0x5a0   /* 8-bit: start/stop recording (guest/kvm-rr-ctl) */
 #define KVMRR_PORT_FLUSH 0x5a1 /* 8-bit write: drain the ring now (it is full) */
 #define KVMRR_PORT_YIELD 0x5a2 /* 8-bit write: a yield window, so QEMU can inject */
+/*
+ * 8-bit write, only while ring flags has KVMRR_RING_ANNOUNCE_KERNEL: KVMRR_KERNEL_ENTER as
+ * the first thing a kernel entry from user mode logs, KVMRR_KERNEL_LEAVE as the last thing
+ * the kernel does before it returns to user mode.
+ */
+#define KVMRR_PORT_KERNEL 0x5a3
+#define KVMRR_KERNEL_LEAVE 0
+#define KVMRR_KERNEL_ENTER 1
 #define KVMRR_PORT_RING 0x5a4  /* 32-bit write: guest-physical page number of the ring */
 
 /* The ring: this header, then `size` bytes of records. Page aligned. */
@@ -46,7 +54,7 @@ struct kvmrr_ring {
     kvmrr_u32 size;          /* bytes available for records */
     kvmrr_u32 recording;     /* set by QEMU: nonzero while a recording runs */
     kvmrr_u32 head;          /* bytes of records written; QEMU sets it to 0 after draining */
-    kvmrr_u32 reserved;
+    kvmrr_u32 flags;         /* KVMRR_RING_*, set by QEMU with recording */
     kvmrr_u64 records;       /* records written since boot (for diagnostics) */
     /*
      * Yield windows. While recording, QEMU holds an interrupt for a vCPU in kernel mode
@@ -69,6 +77,14 @@ struct kvmrr_ring {
     kvmrr_u64 yield_target[KVMRR_MAX_VCPUS];
     kvmrr_u64 yields[KVMRR_MAX_VCPUS];
 };
+
+/*
+ * Several vCPUs under KVM run user code in parallel, and QEMU lets one at a time run kernel
+ * code: it must see every kernel entry from user mode before the kernel logs anything, and
+ * every return to user mode (KVMRR_PORT_KERNEL). Without it (one vCPU, or TCG, where QEMU
+ * sees the mode switches itself) the kernel writes nothing there.
+ */
+#define KVMRR_RING_ANNOUNCE_KERNEL 1
 
 #define KVMRR_PENDING_IRQ 1
 #define KVMRR_PENDING_SYNC 2
