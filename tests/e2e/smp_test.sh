@@ -35,7 +35,7 @@ PY
   [ "$status" = 3 ] || { cat "$WORK/smp$smp.pmem" >&2; fail "pmem-check of an --smp $smp recording: exit $status, not 3"; }
   expect_contains "$WORK/smp$smp.pmem" "recorded with $smp vCPUs"
   run "$KVMRR" replay --timeout 600 "$rec" >"$WORK/smp$smp.replay" 2>&1
-  [ "$status" = 0 ] || { tail -40 "$WORK/smp$smp.replay" >&2; fail "replay of the --smp $smp recording: exit $status"; }
+  [ "$status" = 0 ] || { tail -40 "$WORK/smp$smp.replay" >&2; keep_diverged "smp$smp" "$rec"; fail "replay of the --smp $smp recording: exit $status"; }
   expect_contains "$WORK/smp$smp.replay" "replay: OK events="
   pass "--smp $smp: $(grep -c '' "$WORK/smp$smp.events") events from all $smp vCPUs, $(grep -c ' deschedule ' "$WORK/smp$smp.events") deschedules; $(grep -o 'replay: OK.*' "$WORK/smp$smp.replay")"
 done
