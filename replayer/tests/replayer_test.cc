@@ -102,6 +102,15 @@ struct Memory {
 };
 
 // One sync-point check as QEMU makes it; what replay answered stays in vector and switched.
+// The replay diverged and says `what` about it; on failure, the whole report.
+::testing::AssertionResult diverged_saying(Replayer& r, const std::string& what) {
+  if (!r.session().divergence()) return ::testing::AssertionFailure() << "no divergence";
+  if (r.session().divergence()->what.find(what) == std::string::npos)
+    return ::testing::AssertionFailure() << "the divergence does not say \"" << what << "\":\n"
+                                       << r.session().report();
+  return ::testing::AssertionSuccess();
+}
+
 struct SyncCheck {
   int32_t vector = -1;
   bool switched = false;
@@ -211,9 +220,7 @@ TEST(Replayer, DeviceWritesFromBeforeTheVcpuRanComeFirst) {
   b2.dma(0, KVMRR_DMA_BEFORE_RUN, 0x1000, "ab");
   Replayer late(b2.finish(), KVMRR_FAKE_VMLINUX);
   EXPECT_EQ(late.dma(0, 1, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &m), Step::Stop);
-  ASSERT_TRUE(late.session().divergence());
-  EXPECT_NE(late.session().divergence()->what.find("before the vCPU ran"), std::string::npos)
-      << late.session().report();
+  EXPECT_TRUE(diverged_saying(late, "before the vCPU ran"));
 }
 
 TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {
@@ -223,8 +230,7 @@ TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   EXPECT_EQ(r.dma(0, 4, false, Memory::write, &m), Step::Stop);
-  ASSERT_TRUE(r.session().divergence());
-  EXPECT_NE(r.session().divergence()->what.find("sync point 3"), std::string::npos) << r.session().report();
+  EXPECT_TRUE(diverged_saying(r, "sync point 3"));
   EXPECT_TRUE(m.writes.empty());
 }
 
@@ -309,9 +315,7 @@ TEST(Replayer, PassingADescheduleDiverges) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   SyncCheck sync;
   EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 4, false), Step::Stop);
-  ASSERT_TRUE(r.session().divergence());
-  EXPECT_NE(r.session().divergence()->what.find("left it to run another vCPU"), std::string::npos)
-      << r.session().report();
+  EXPECT_TRUE(diverged_saying(r, "left it to run another vCPU"));
 }
 
 // At the right sync count but in another state (here another RSP) the vCPU is not where the
@@ -371,9 +375,7 @@ TEST(Replayer, ResumeAtAnotherSyncPointDiverges) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   SyncCheck sync;
   EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Stop);
-  ASSERT_TRUE(r.session().divergence());
-  EXPECT_NE(r.session().divergence()->what.find("runs again at sync point 3"), std::string::npos)
-      << r.session().report();
+  EXPECT_TRUE(diverged_saying(r, "runs again at sync point 3"));
 }
 
 TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
@@ -387,13 +389,13 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
     EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, false), Step::Continue);
     EXPECT_EQ(sync.vector, -1);
     EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 5, false), Step::Stop);
-    EXPECT_NE(r.session().divergence()->what.find("passed sync point 4"), std::string::npos);
+    EXPECT_TRUE(diverged_saying(r, "passed sync point 4"));
   }
   {
     Replayer r(dir, KVMRR_FAKE_VMLINUX);
     SyncCheck sync;
     EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 3, true), Step::Stop);
-    EXPECT_NE(r.session().divergence()->what.find("halted"), std::string::npos);
+    EXPECT_TRUE(diverged_saying(r, "halted"));
   }
 }
 
@@ -507,7 +509,7 @@ TEST(Replayer, YieldWindowsOpenAtTheirCountAndCallSite) {
   EXPECT_EQ(next, 9u);
   // The same count at another call site: the kernel took another path.
   EXPECT_EQ(r.yield_point(0, regs_at(0), 0xffffffff81000500, 9, &open), Step::Stop);
-  EXPECT_NE(r.session().divergence()->what.find("yield point 9"), std::string::npos);
+  EXPECT_TRUE(diverged_saying(r, "yield point 9"));
 }
 
 TEST(Replayer, WhatTheKernelLogsIsCheckedAgainstWhatItWasFed) {
@@ -536,8 +538,7 @@ TEST(Replayer, WhatTheKernelLogsIsCheckedAgainstWhatItWasFed) {
     ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000010, &v), Step::Continue);
     auto ring = ring_of({{&same, sizeof same}, {&other, sizeof other}});
     EXPECT_EQ(r.guest_records(ring.data(), ring.size()), Step::Stop);
-    EXPECT_NE(r.session().divergence()->what.find("value=0x7; it was fed rdtsc"), std::string::npos)
-        << r.session().report();
+    EXPECT_TRUE(diverged_saying(r, "value=0x7; it was fed rdtsc"));
   }
 }
 
