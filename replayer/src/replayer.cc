@@ -166,6 +166,13 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64
       here |= mine && mine->type == EventType::Resume;
       return here ? Step::Wait : Step::Continue;
     }
+    if (left) {
+      // Left here, yet the log has more for this vCPU before another one runs: under KVM, a
+      // device write made while no vCPU held the kernel, anchored at this sync point. It is
+      // done when this vCPU's turn comes, still parked here; it never runs on past the
+      // point where the recorder left it.
+      return Step::Wait;
+    }
     if ((e->type == EventType::Cfu || e->type == EventType::Gfu) && vcpu < chunks_ahead_.size() &&
         chunks_ahead_[vcpu]) {
       // A chunk of a user read written ahead: the guest appends it right after this sync point.

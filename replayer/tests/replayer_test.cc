@@ -307,6 +307,38 @@ TEST(Replayer, DescheduledVcpuWaitsThoughItsNextEventIsLater) {
   EXPECT_FALSE(r.session().divergence());
 }
 
+// Under KVM the main loop may write guest memory while no vCPU holds the kernel: the recorder
+// anchors it at the sync point where the last holder left it. The descheduled vCPU stays
+// parked there; the write is done on its turn, then it waits for its resume.
+TEST(Replayer, DeviceWriteAfterADescheduleWaitsWithTheVcpuParked) {
+  TempDir d;
+  RecordingBuilder b(d);
+  const uint8_t dev[] = {0xaa, 0xbb};
+  b->log_deschedule(1, regs_at(0xffffffff81000020), 2);
+  b->log_dma(1, 2, KVMRR_DMA_AT_SYNC_POINT, 0x4000, dev, sizeof dev);
+  b->log_resume(0, regs_at(0xffffffff81000030), 1);
+  b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 1);
+  b->log_resume(1, regs_at(0xffffffff81000020), 2);
+  b->log_interrupt(1, regs_at(0xffffffff81000040), 0xec, 3);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  SyncCheck sync;
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 2, false), Step::Wait) << r.session().report();
+  EXPECT_TRUE(sync.switched);
+  // Its own turn (the write): the check is redone at the same sync point.
+  EXPECT_EQ(r.turn(), 1);
+  Memory ram;
+  ASSERT_EQ(r.dma(1, 2, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  EXPECT_EQ(ram.writes[0x4000], "\xaa\xbb");
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 2, false), Step::Wait) << r.session().report();
+  EXPECT_EQ(r.turn(), 0);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000030), 1, false), Step::Continue) << r.session().report();
+  EXPECT_EQ(sync.vector, 0xec);
+  ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 2, false), Step::Continue) << r.session().report();
+  EXPECT_TRUE(sync.switched);
+  EXPECT_FALSE(r.session().divergence());
+}
+
 // A vCPU that runs past the sync point where the recording left it diverges, naming it.
 TEST(Replayer, PassingADescheduleDiverges) {
   TempDir d;
