@@ -101,7 +101,6 @@ struct Memory {
   }
 };
 
-// One sync-point check as QEMU makes it; what replay answered stays in vector and switched.
 // The replay diverged and says `what` about it; on failure, the whole report.
 ::testing::AssertionResult diverged_saying(Replayer& r, const std::string& what) {
   if (!r.session().divergence()) return ::testing::AssertionFailure() << "no divergence";
@@ -111,6 +110,7 @@ struct Memory {
   return ::testing::AssertionSuccess();
 }
 
+// One sync-point check as QEMU makes it; what replay answered stays in vector and switched.
 struct SyncCheck {
   int32_t vector = -1;
   bool switched = false;

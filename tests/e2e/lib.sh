@@ -60,6 +60,36 @@ workload() {
   esac
 }
 
+# The multi-core acceptance workload (issue 5): stress-ng with 6 stressors of 4 workers, fio
+# with 2 jobs (direct I/O on the virtio-blk root) and kvm-rr-pingpong (thread pairs handing a
+# token over by futex, then by pipe); it ends saying SMP-DONE and the guest's CPU count.
+SMP_WORKLOAD='stress-ng --fork 4 --pipe 4 --futex 4 --mmap 4 --timer 4 --sigq 4 --timeout 2 --quiet &&
+fio --name=j --filename=/root/f --size=8M --rw=randrw --bs=4k --direct=1 --numjobs=2 --runtime=2 --time_based --output-format=terse >/dev/null &&
+kvm-rr-pingpong 2 2000 && echo SMP-DONE $(nproc)'
+
+# check_smp_recording NAME ACCEL SMP OUT REC: REC, a recording of $SMP_WORKLOAD made under
+# ACCEL with SMP vCPUs (its output in OUT), is complete, says so in meta.json, holds kernel
+# entries from every vCPU and the vCPU switches replay follows (events in $WORK/NAME.events),
+# and passes `kvm-rr check` (interrupts and switches at sync points).
+check_smp_recording() {
+  local name=$1 accel=$2 smp=$3 out=$4 rec=$5 v
+  expect_contains "$out" "SMP-DONE $smp"
+  expect_contains "$out" "PINGPONG pairs=2 rounds=2000 futex_handovers=8000 pipe_handovers=8000 ok"
+  python3 - "$rec/meta.json" "$accel" "$smp" <<'PY' || fail "$name: meta.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["accel"] == sys.argv[2] and m["smp"] == int(sys.argv[3]) and m["state"] == "complete", m
+PY
+  "$KVMRR" dump --events "$rec" >"$WORK/$name.events" || fail "$name: dump of the recording"
+  for v in $(seq 0 $((smp - 1))); do
+    grep -qE "^#[0-9]+ syscall vcpu=$v " "$WORK/$name.events" || fail "$name: no syscall entry from vCPU $v"
+  done
+  grep -q " deschedule vcpu=" "$WORK/$name.events" || fail "$name: no deschedule logged"
+  grep -q " resume vcpu=" "$WORK/$name.events" || fail "$name: no resume logged"
+  run "$KVMRR" check "$rec" >"$WORK/$name.check" 2>&1
+  [ "$status" = 0 ] || { cat "$WORK/$name.check" >&2; fail "$name: kvm-rr check exited $status"; }
+}
+
 # keep_diverged NAME DIR: a recording that diverged is the only evidence of a rare bug; it
 # is kept (newest 5) under $KVMRR_CACHE/divergences/ for a post-mortem with kvm-rr replay.
 keep_diverged() {
