@@ -56,3 +56,14 @@ status=$?
 set -e
 [ "$status" = 42 ] || fail "QEMU exited $status for a guest command that exited 42"
 pass "QEMU exits with the command's status"
+
+# A guest that resets (here a deliberate triple fault: Linux's reboot=t) is named as such,
+# with the vCPU and where it faulted, not reported as a clean exit of QEMU.
+set +e
+"$KVMRR" run --timeout 120 --kernel-args reboot=t -- 'reboot -f; sleep 10' >"$out" 2>"$WORK/err"
+status=$?
+set -e
+[ "$status" = 125 ] || { cat "$WORK/err" >&2; fail "a guest reset exited $status, expected 125"; }
+expect_contains "$WORK/err" "vCPU 0 triple fault (exception 0x"
+expect_contains "$WORK/err" "the guest did not report the command's status: QEMU exited with status 0: the guest reset (a triple fault?)"
+pass "a triple fault is reported with its vCPU and RIP"

@@ -86,9 +86,12 @@ int guest_exit_status(std::string_view name, const GuestRunResult& r, const Gues
     return kExitTimeout;
   }
   if (!r.guest_status) {
-    std::string why = r.kernel_panic ? "the guest kernel panicked"
-                      : r.qemu_signal ? fmt::format("QEMU was killed by signal {}", r.qemu_signal)
-                                      : fmt::format("QEMU exited with status {}", r.qemu_exit);
+    // -no-reboot turns a guest reset (a triple fault: the guest kernel could not even
+    // report a panic) into QEMU exiting 0; QEMU's own line above names the vCPU.
+    std::string why = r.kernel_panic   ? "the guest kernel panicked"
+                      : r.qemu_signal  ? fmt::format("QEMU was killed by signal {}", r.qemu_signal)
+                      : r.qemu_exit == 0 ? "QEMU exited with status 0: the guest reset (a triple fault?) or powered off"
+                                       : fmt::format("QEMU exited with status {}", r.qemu_exit);
     fmt::print(err, "kvm-rr {}: the guest did not report the command's status: {}\n", name, why);
     return kExitGuestFailed;
   }
