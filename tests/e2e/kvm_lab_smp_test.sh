@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Multi-core recording under KVM (issue 5), through the lab (tools/kvm-lab: real kvm_amd in
-# an L1 VM under TCG, two L1 vCPUs): --smp 2 and 4, one recording each of the e2e.smp
+# an L1 VM under TCG): --smp 2 and 4, one recording each of the e2e.smp
 # workload (stress-ng with 6 stressors of 4 workers, fio with 2 jobs on the virtio-blk root,
 # kvm-rr-pingpong). Both recordings come back to this host, must hold kernel entries from
 # every vCPU and the vCPU switches, pass `kvm-rr check`, and replay here under TCG with zero
@@ -8,13 +8,15 @@
 . "$(dirname "$0")/lib.sh"
 need_built
 LAB=$(cd "$(dirname "$0")/../.." && pwd)/tools/kvm-lab
-# One L1 boot for both recordings; each recording's status comes back in /out.
+# One L1 boot for both recordings; each recording's status comes back in /out. L1 has one
+# vCPU: with two, TCG's nested SVM now and then hands a running L2 vCPU L1's own registers
+# (L1's CR3, a RIP in kvm_amd: nothing L2's QEMU knows) and the guest dies (issue 5's notes).
 script='test -c /dev/kvm || exit 90
 for smp in 2 4; do
   kvm-rr record --accel kvm --smp $smp --timeout 300 -o /out/smp$smp -- "$SMP_WORKLOAD" > /out/smp$smp.out 2>&1
   echo $? > /out/smp$smp.status
 done'
-run "$LAB" run --cpus 2 --timeout 1500 --out "$WORK/out" -- "SMP_WORKLOAD='${SMP_WORKLOAD//\'/\'\\\'\'}'; $script" \
+run "$LAB" run --cpus 1 --timeout 1500 --out "$WORK/out" -- "SMP_WORKLOAD='${SMP_WORKLOAD//\'/\'\\\'\'}'; $script" \
   >"$WORK/lab.out" 2>&1
 [ "$status" != 90 ] || fail "L1 has no /dev/kvm: kvm_amd did not load"
 [ "$status" = 0 ] || { tail -n 40 "$WORK/lab.out"; fail "kvm-lab exited $status"; }

@@ -44,17 +44,6 @@ class RecordCommand : public Command {
       fmt::print(err, "kvm-rr record: say where the recording goes with -o DIR\n");
       return kExitUsage;
     }
-    if (ga.guest.smp != 1 && ga.guest.accel == "kvm" && !std::getenv("KVMRR_TRY_KVM_SMP")) {
-      // QEMU's kernel token records several vCPUs under KVM, and what it records replays
-      // with zero divergence (the lab: stress-ng, fio, ping-pong at --smp 2), but some
-      // recordings stop: a vCPU triple-faults or the guest hangs, in the lab at least, where
-      // an unrecorded multi-vCPU guest hung too (issue 5's notes). Until that is found it is opt-in.
-      fmt::print(err, "kvm-rr record: multi-core recording under KVM is experimental (some recordings "
-                      "stop: a vCPU triple-faults or stalls); KVMRR_TRY_KVM_SMP=1 tries it; record "
-                      "--smp {} under TCG (--accel tcg)\n",
-                 ga.guest.smp);
-      return kExitUsage;
-    }
     std::error_code ec;
     fs::path dir = fs::absolute(dir_arg, ec);
     if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
