@@ -1,5 +1,4 @@
 // kvm-rr record: boot the default guest and record its kernel while one command runs.
-#include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 

@@ -26,7 +26,8 @@ TEST(GuestExitStatus, ReportedStatusIsTheExitStatus) {
 TEST(GuestExitStatus, ExitZeroWithoutStatusIsCalledAGuestReset) {
   GuestRunResult r;
   r.qemu_exit = 0;
-  EXPECT_NE(why_no_status(r).find("the guest reset (a triple fault?)"), std::string::npos) << why_no_status(r);
+  std::string why = why_no_status(r);
+  EXPECT_NE(why.find("the guest reset (a triple fault?)"), std::string::npos) << why;
 }
 
 TEST(GuestExitStatus, PanicAndSignalAndOtherStatusSayWhatHappened) {
@@ -39,8 +40,9 @@ TEST(GuestExitStatus, PanicAndSignalAndOtherStatusSayWhatHappened) {
   EXPECT_NE(why_no_status(killed).find("killed by signal 9"), std::string::npos);
   GuestRunResult failed;
   failed.qemu_exit = 1;
-  EXPECT_NE(why_no_status(failed).find("QEMU exited with status 1"), std::string::npos);
-  EXPECT_EQ(why_no_status(failed).find("reset"), std::string::npos);
+  std::string why = why_no_status(failed);
+  EXPECT_NE(why.find("QEMU exited with status 1"), std::string::npos) << why;
+  EXPECT_EQ(why.find("reset"), std::string::npos) << why;
 }
 
 }  // namespace
