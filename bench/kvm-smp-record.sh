@@ -27,8 +27,9 @@ trap 'rm -rf "$work"' EXIT
 WORKLOADS="kern user pingpong"
 
 W="$(per_vcpu_workloads $DD_BLOCKS)"'
-pingpong() { kvm-rr-pingpong $n '$PP_ROUNDS' >/dev/null; };
-for w in '$WORKLOADS'; do echo "KVMRR-BENCH-START $w"; $w; echo "KVMRR-BENCH-END $w"; done'
+pingpong() { kvm-rr-pingpong $n '$PP_ROUNDS' >/dev/null; };'
+for w in $WORKLOADS; do W+="
+$(marked "$w" "$w")"; done
 
 # L1's script: one line per workload and run into /out/results,
 #   SMP MODE WORKLOAD L1_SECONDS EVENTS HANDOVERS

@@ -26,10 +26,11 @@ machine_line() {
   echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
 }
 
-# marked CMD: a guest command that prints markers around CMD on the console, so the host
-# can time the workload phase by the arrival of the two lines (phase_seconds).
+# marked CMD [NAME]: a guest command that prints markers around CMD on the console, so the
+# host (or L1) can time the workload phase by the arrival of the two lines (phase_seconds);
+# NAME, when given, follows each marker, to tell several phases of one run apart.
 marked() {
-  printf 'echo KVMRR-BENCH-START; %s; echo KVMRR-BENCH-END' "$1"
+  printf 'echo KVMRR-BENCH-START%s; %s; echo KVMRR-BENCH-END%s' "${2:+ $2}" "$1" "${2:+ $2}"
 }
 
 # phase_seconds: reads a run's console on stdin; prints the seconds between the markers
