@@ -1,4 +1,5 @@
 // kvm-rr dump: what a recording holds, and whether all of it is readable.
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -6,6 +7,8 @@
 
 #include "command.h"
 #include "install.h"
+#include "kvmrr/guest-abi.h"
+#include "kvmrr/recorder.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/vmlinux.h"
 
@@ -33,17 +36,51 @@ std::unique_ptr<Vmlinux> kernel_for(const Recording& rec, const std::string& giv
   return nullptr;
 }
 
+// An event's payload for --data: user registers of an entry from user mode (struct pt_regs
+// order, as the guest logs them), the vCPU's registers where the recorder checked them, or
+// the bytes themselves (user reads, DMA, page-table entries: the first 64).
+std::string describe_data(const Event& e) {
+  static constexpr const char* kPtRegs[KVMRR_USER_REGS] = {
+      "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax",
+      "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"};
+  static constexpr const char* kGprs[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                            "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  std::string s;
+  if (is_user_entry(e) && e.data.size() == KVMRR_USER_REGS * 8) {
+    for (int i = 0; i < KVMRR_USER_REGS; i++) {
+      uint64_t v;
+      memcpy(&v, e.data.data() + i * 8, 8);
+      s += fmt::format("{}{}={:#x}", i ? " " : "", kPtRegs[i], v);
+    }
+  } else if (e.digest) {
+    if (std::optional<KvmrrRegs> r = unpack_regs(e.data)) {
+      for (int i = 0; i < 16; i++) s += fmt::format("{}={:#x} ", kGprs[i], r->gpr[i]);
+      s += fmt::format("rip={:#x} rflags={:#x} cpl={}", r->rip, r->rflags, r->cpl);
+    }
+  }
+  if (s.empty() && !e.data.empty()) {
+    size_t n = std::min<size_t>(e.data.size(), 64);
+    for (size_t i = 0; i < n; i++) s += fmt::format("{:02x}", e.data[i]);
+    if (n < e.data.size()) s += fmt::format(" ... ({} more bytes)", e.data.size() - n);
+  }
+  return s;
+}
+
 class DumpCommand : public Command {
  public:
   std::string_view name() const override { return "dump"; }
   std::string_view summary() const override { return "print what a recording holds"; }
   std::string_view help() const override {
-    return "usage: kvm-rr dump [--events] [--vmlinux FILE] DIR\n\n"
+    return "usage: kvm-rr dump [--events [--data]] [--vmlinux FILE] DIR\n\n"
            "Reads recording DIR and prints one line per event type, `<type>: <count>`, then\n"
            "dma_bytes, the total event count, the stream's size on disk and before\n"
            "compression (stream_bytes, raw_bytes) and whether the recording is complete.\n\n"
            "  --events   first list every event: index, type, vCPU, RIP and its fields;\n"
            "             kernel RIPs are symbolized with the recorded kernel's vmlinux\n"
+           "  --data     with --events, each event's payload on the next line: user\n"
+           "             registers of kernel entries (syscall arguments in rdi, rsi, rdx,\n"
+           "             r10), the vCPU's registers where the recorder checked them, bytes\n"
+           "             read from user memory or written by devices (the first 64, hex)\n"
            "  --vmlinux FILE   the recorded kernel's vmlinux (default: build/kernel/vmlinux\n"
            "             when its build-id matches the recording's)\n\n"
            "Exit status: 0 for a complete, valid recording; 3 when it is incomplete (a\n"
@@ -52,12 +89,14 @@ class DumpCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    bool list = false;
+    bool list = false, data = false;
     std::string dir, vmlinux_arg;
     for (size_t i = 0; i < args.size(); i++) {
       const std::string& a = args[i];
       if (a == "--events") {
         list = true;
+      } else if (a == "--data") {
+        data = true;
       } else if (a == "--vmlinux" && i + 1 < args.size()) {
         vmlinux_arg = args[++i];
       } else if (!a.empty() && a[0] == '-') {
@@ -69,6 +108,10 @@ class DumpCommand : public Command {
         fmt::print(err, "kvm-rr dump: one recording at a time\n");
         return kExitUsage;
       }
+    }
+    if (data && !list) {
+      fmt::print(err, "kvm-rr dump: --data goes with --events\n");
+      return kExitUsage;
     }
     if (dir.empty()) {
       fmt::print(err, "{}", help());
@@ -92,6 +135,7 @@ class DumpCommand : public Command {
           counts[e.type]++;
           if (e.type == EventType::Dma) dma_bytes += e.data.size();
           if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e, symbolize));
+          if (data && !e.data.empty()) fmt::print(out, "    {}\n", describe_data(e));
         }
       } catch (const RecordingError& error) {
         failure = error;  // report the prefix read so far, then the error

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "command.h"
+#include "kvmrr/guest-abi.h"
+#include "kvmrr/recorder.h"
 #include "kvmrr/recording.h"
 #include "test_util.h"
 
@@ -94,6 +96,61 @@ TEST(DumpCommand, ListsEvents) {
   EXPECT_NE(o.out.find("#0 syscall vcpu=0 rip=0x0 nr=0x27\n"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("#5 rdtsc vcpu=0 rip=0xffffffff81001234 value=0x1e240\n"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("data=100B"), std::string::npos);
+}
+
+// --data: what a futex_wait call and its word looked like, the state a deschedule checked,
+// and device bytes, cut at 64.
+TEST(DumpCommand, DataShowsRegistersAndBytes) {
+  TempDir d;
+  auto p = d.path() / "rec";
+  Recording r = Recording::create(p, meta());
+  std::ofstream(r.snapshot_path()) << "x";
+  auto w = r.create_events();
+  Event sys;
+  sys.type = EventType::Syscall;
+  sys.push_arg(0xca);
+  uint64_t pt[KVMRR_USER_REGS] = {};
+  pt[14] = 0x39152710;  // rdi
+  pt[13] = 0x80;        // rsi
+  pt[16] = 0x43d469;    // rip
+  sys.data.assign(reinterpret_cast<uint8_t*>(pt), reinterpret_cast<uint8_t*>(pt) + sizeof pt);
+  w->append(sys);
+  Event gfu;
+  gfu.type = EventType::Gfu;
+  gfu.push_arg(0x39152710);
+  gfu.push_arg(4);
+  gfu.push_arg(KVMRR_UREAD_SCALAR);
+  gfu.data = {1, 0, 0, 0};
+  w->append(gfu);
+  Event desched;
+  desched.type = EventType::Deschedule;
+  desched.digest = 0x1234;
+  desched.push_arg(5);
+  KvmrrRegs regs{};
+  regs.gpr[2] = 0x77;  // rdx
+  regs.rip = 0xffffffff81000010;
+  desched.data = pack_regs(regs);
+  w->append(desched);
+  Event dma;
+  dma.type = EventType::Dma;
+  dma.push_arg(0x1000);
+  dma.push_arg(100);
+  dma.data.assign(100, 0xab);
+  w->append(dma);
+  w->close();
+
+  Output o = dump({"--events", "--data", p.string()});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("\n    r15=0x0 "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(" rsi=0x80 rdi=0x39152710 orig_rax=0x0 rip=0x43d469 "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("kind=0x2 data=4B\n    01000000\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(" rdx=0x77 "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("rip=0xffffffff81000010 rflags=0x0 cpl=0\n"), std::string::npos) << o.out;
+  std::string ab;
+  for (int i = 0; i < 64; i++) ab += "ab";
+  EXPECT_NE(o.out.find("\n    " + ab + " ... (36 more bytes)\n"), std::string::npos) << o.out;
+  // Without --events there is nothing to attach the data to.
+  EXPECT_EQ(dump({"--data", p.string()}).status, kExitUsage);
 }
 
 TEST(DumpCommand, CorruptMetaJsonIsNamedAndFails) {
