@@ -230,8 +230,15 @@ int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* val
   return replaying([&] { return g_replayer->tsc(vcpu, *regs, rip, value); });
 }
 int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len,
-                     uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
-  return replaying([&] { return g_replayer->user_read(vcpu, *regs, rip, uaddr, len, kind, write, opaque); });
+                     uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write, void* opaque) {
+  return replaying(
+      [&] { return g_replayer->user_read(vcpu, *regs, rip, uaddr, len, kind, copy, write, opaque); });
+}
+
+int replay_user_value(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t size,
+                      uint64_t* value, KvmrrGuestWriteFn write, void* opaque) {
+  return replaying(
+      [&] { return g_replayer->user_value(vcpu, *regs, rip, uaddr, size, value, write, opaque); });
 }
 int replay_yield_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t count, uint32_t* open) {
   *open = 0;
@@ -296,6 +303,7 @@ const KvmrrQemuApi kApi = {
     .replay_entry_logged = replay_entry_logged,
     .replay_tsc = replay_tsc,
     .replay_user_read = replay_user_read,
+    .replay_user_value = replay_user_value,
     .replay_yield_point = replay_yield_point,
     .replay_yield_window = replay_yield_window,
     .replay_dma = replay_dma,

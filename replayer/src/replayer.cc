@@ -54,6 +54,7 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   info_.guest_ring_gpa = ring->get<uint64_t>();
   info_.hook_tsc = hook(vmlinux_, "kvmrr_tsc");
   info_.hook_user_read = hook(vmlinux_, "kvmrr_user_read");
+  info_.hook_user_value = hook(vmlinux_, "kvmrr_user_value");
   info_.hook_entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
   info_.hook_yield_point = hook(vmlinux_, "kvmrr_yield_point");
   entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
@@ -290,9 +291,12 @@ Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip,
 }
 
 Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
-                                   uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void* opaque) {
+                                   uint64_t len, uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write,
+                                   void* opaque) {
   // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records. Shared
-  // memory (io_uring rings, remote pages) comes at its kernel address.
+  // memory (io_uring rings, remote pages) comes at its kernel address. With a copy, the
+  // kernel has read the bytes already (from replay's stale user memory): they go into its
+  // copy, and into user memory, which then holds what the kernel last read there.
   if (kind != KVMRR_UREAD_SHARED) {
     if (uaddr >= kTaskSizeMax) return Step::Continue;
     len = std::min(len, kTaskSizeMax - uaddr);
@@ -308,7 +312,7 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
     if (const Event* next = session_.peek(); !first && (next->vcpu != vcpu || next->type != type)) {
       // The guest's ring filled up after the last chunk: its flush is a sync point, where the
       // recorder logged device writes or left the vCPU. The rest comes after them.
-      return write_chunks_ahead(vcpu, at, uaddr, len, kind, type, write, opaque);
+      return write_chunks_ahead(vcpu, at, uaddr, len, kind, copy, type, write, opaque);
     }
     const Event* e = session_.expect(type, vcpu, at);
     if (!e) return Step::Stop;
@@ -322,26 +326,53 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
       return Step::Stop;
     }
     bool done = false;
-    if (!put_chunk(*e, vcpu, at, n, kind, write, opaque, &done)) return Step::Stop;
+    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, opaque, &done)) return Step::Stop;
     if (fed(*e) == Step::Stop) return Step::Stop;
     if (done) break;
     uaddr += got;
+    if (copy) copy += got;
     len -= got;
   }
   return Step::Continue;
 }
 
+Replayer::Step Replayer::user_value(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
+                                    uint64_t size, uint64_t* value, KvmrrGuestWriteFn write, void* opaque) {
+  KvmrrRegs at = regs;
+  at.rip = rip;
+  if (Step s = my_turn(vcpu); s != Step::Continue) return s;
+  const Event* e = session_.expect(EventType::Gfu, vcpu, at);
+  if (!e) return Step::Stop;
+  if (e->nargs < 3 || e->args[0] != uaddr || e->args[1] != size || e->args[2] != KVMRR_UREAD_SCALAR ||
+      size > sizeof(*value) || e->data.size() != size) {
+    session_.diverge_here(fmt::format("value of {} bytes loaded from user memory at {:#x} in {}; the log has {} "
+                                      "bytes at {:#x}", size, uaddr, session_.sym(rip),
+                                      e->nargs >= 2 ? e->args[1] : 0, e->nargs >= 1 ? e->args[0] : 0),
+                          vcpu, &at);
+    return Step::Stop;
+  }
+  uint64_t v = 0;
+  memcpy(&v, e->data.data(), size);  // little-endian, as the guest logged it
+  *value = v;
+  // User memory then holds what the kernel last read there, as with copies; where it is not
+  // mapped, the kernel's own load would have faulted, so it is.
+  write(opaque, uaddr, e->data.data(), size);
+  return fed(*e);
+}
+
 // Writes a logged chunk (at most n bytes asked) back into user memory; *done when the guest's
 // read stops there (a short copy, or a string's NUL). False after a divergence.
 bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind,
-                         KvmrrGuestWriteFn write, void* opaque, bool* done) {
+                         uint64_t copy, KvmrrGuestWriteFn write, void* opaque, bool* done) {
   uint64_t uaddr = e.args[0], got = e.args[1];
-  if (got && write(opaque, uaddr, e.data.data(), got) != 0) {
-    session_.diverge_here(fmt::format("cannot put the {} logged user bytes back at {:#x}: not mapped in the "
-                                      "replayed guest", got, uaddr),
+  uint64_t to = copy ? copy : uaddr;
+  if (got && write(opaque, to, e.data.data(), got) != 0) {
+    session_.diverge_here(fmt::format("cannot put the {} logged user bytes {} {:#x}: not mapped in the "
+                                      "replayed guest", got, copy ? "into the kernel's copy at" : "back at", to),
                           vcpu, &at);
     return false;
   }
+  if (copy && got) write(opaque, uaddr, e.data.data(), got);  // mapped: the kernel just read it
   *done = got < n || (kind == KVMRR_UREAD_STRING && memchr(e.data.data(), 0, got));
   return true;
 }
@@ -350,8 +381,8 @@ bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uin
 // its own: their bytes go into user memory now, and their events are consumed where the
 // guest appends them, right after that sync point (Replayer::sync_point).
 Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len,
-                                            uint32_t kind, EventType type, KvmrrGuestWriteFn write,
-                                            void* opaque) {
+                                            uint32_t kind, uint64_t copy, EventType type,
+                                            KvmrrGuestWriteFn write, void* opaque) {
   uint32_t ahead = 0;
   for (size_t nth = 0; len;) {
     const Event* e = session_.peek_vcpu(vcpu, nth++);
@@ -369,10 +400,11 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, 
       return Step::Stop;
     }
     bool done = false;
-    if (!put_chunk(*e, vcpu, at, n, kind, write, opaque, &done)) return Step::Stop;
+    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, opaque, &done)) return Step::Stop;
     ahead++;
     if (done) break;
     uaddr += e->args[1];
+    if (copy) copy += e->args[1];
     len -= e->args[1];
   }
   chunks_ahead_[vcpu] += ahead;

@@ -4,6 +4,7 @@
  */
 void kvmrr_tsc(void) {}
 void kvmrr_user_read(void) {}
+void kvmrr_user_value(void) {}
 void kvmrr_log_user_entry(void) {}
 void kvmrr_yield_point(void) {}
 int main(void) { return 0; }

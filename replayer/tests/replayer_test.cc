@@ -134,6 +134,7 @@ TEST(Replayer, FindsHooksBySymbolAndTheFirstWindow) {
   Vmlinux v(KVMRR_FAKE_VMLINUX);
   EXPECT_EQ(r.info().hook_tsc, *v.symbol("kvmrr_tsc"));
   EXPECT_EQ(r.info().hook_user_read, *v.symbol("kvmrr_user_read"));
+  EXPECT_EQ(r.info().hook_user_value, *v.symbol("kvmrr_user_value"));
   EXPECT_EQ(r.info().hook_yield_point, *v.symbol("kvmrr_yield_point"));
   EXPECT_EQ(r.info().guest_ring_gpa, kRingGpa);
   EXPECT_EQ(r.info().yield_target[0], 7u);
@@ -434,11 +435,13 @@ TEST(Replayer, InterruptPassedOrMissingAtAHaltDiverges) {
 // The guest's ring filled up after a chunk of a long user read: the recorder logged a device
 // write and a deschedule at that flush's sync point, before the next chunk. Replay writes
 // every chunk's bytes at the read's hook, and consumes the later chunks' events where the
-// guest appends them, after that sync point.
+// guest appends them, after that sync point. The read is copy_from_user, logged after the
+// copy: the bytes go into the kernel's copy, and into user memory too.
 TEST(Replayer, UserReadWithARingFlushInsideIt) {
   TempDir d;
   RecordingBuilder b(d);
   std::string big(KVMRR_USER_CHUNK, 'x');
+  constexpr uint64_t kKernelCopy = 0xffff888000200000;
   b.user_read(0xffffffff81000200, 0x10000, big, KVMRR_UREAD_COPY);
   b.dma(5, KVMRR_DMA_AT_SYNC_POINT, 0x3000, "dev");
   b->log_deschedule(0, regs_at(0xffffffff81000220), 5);
@@ -449,9 +452,11 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
-                        Memory::write, &m),
+                        kKernelCopy, Memory::write, &m),
             Step::Continue)
       << r.session().report();
+  EXPECT_EQ(m.writes[kKernelCopy], big);
+  EXPECT_EQ(m.writes[kKernelCopy + KVMRR_USER_CHUNK], "tail");
   EXPECT_EQ(m.writes[0x10000], big);
   EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
   // The flush: its sync point has the device write and the deschedule.
@@ -483,14 +488,14 @@ TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
   b.rdtsc(0xffffffff81000400, 42);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY, 0,
                         Memory::write, &m),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0x10000], big);
   EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
   // strncpy_from_user(dst, src, 4096): one record, ended by the NUL.
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000300, 0x20000, 4096, KVMRR_UREAD_STRING, Memory::write, &m),
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000300, 0x20000, 4096, KVMRR_UREAD_STRING, 0, Memory::write, &m),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0x20000], std::string("/bin/sh\0", 8));
@@ -505,7 +510,7 @@ TEST(Replayer, SharedMemoryIsWrittenBackAtItsKernelAddress) {
   b.user_read(0xffffffff81000700, 0xffff888001234040, std::string("\x07\0\0\0", 4), KVMRR_UREAD_SHARED);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED,
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED, 0,
                         Memory::write, &m),
             Step::Continue)
       << r.session().report();
@@ -518,10 +523,49 @@ TEST(Replayer, AUserReadAtAnotherAddressDiverges) {
   b.user_read(0xffffffff81000200, 0x10000, "abc", KVMRR_UREAD_COPY);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, Memory::write, &m),
+  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, 0, Memory::write, &m),
             Step::Stop);
   EXPECT_NE(r.session().report().find("the log read 3 bytes at 0x10000"), std::string::npos) << r.session().report();
   EXPECT_TRUE(m.writes.empty());
+}
+
+// get_user and futex atomics log the value they loaded once loaded (user code on another
+// vCPU may store to the word before): replay's own load read stale memory; the hook's value
+// is the logged one, and user memory gets it too.
+TEST(Replayer, AUserValueIsTheLoggedOne) {
+  TempDir d;
+  RecordingBuilder b(d);
+  b.user_read(0xffffffff81000228, 0x39152710, std::string("\x01\0\0\0", 4), KVMRR_UREAD_SCALAR);
+  b.user_read(0xffffffff81000228, 0x39152718, std::string("\x02\x03", 2), KVMRR_UREAD_SCALAR);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  Memory m;
+  uint64_t value = 0;  // what replay's load got
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152710, 4, &value, Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(value, 1u);
+  EXPECT_EQ(m.writes[0x39152710], std::string("\x01\0\0\0", 4));
+  value = 0xffff;
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152718, 2, &value, Memory::write, &m),
+            Step::Continue)
+      << r.session().report();
+  EXPECT_EQ(value, 0x0302u);
+  EXPECT_FALSE(r.session().divergence());
+}
+
+TEST(Replayer, AUserValueOfAnotherSizeOrAddressDiverges) {
+  for (auto [uaddr, size] : {std::pair<uint64_t, uint64_t>{0x39152710, 8}, {0x39152714, 4}}) {
+    TempDir d;
+    RecordingBuilder b(d);
+    b.user_read(0xffffffff81000228, 0x39152710, std::string("\x01\0\0\0", 4), KVMRR_UREAD_SCALAR);
+    Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+    Memory m;
+    uint64_t value = 0;
+    EXPECT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, uaddr, size, &value, Memory::write, &m), Step::Stop);
+    EXPECT_TRUE(diverged_saying(r, "the log has 4 bytes at 0x39152710"));
+    EXPECT_TRUE(m.writes.empty());
+    EXPECT_EQ(value, 0u);
+  }
 }
 
 TEST(Replayer, YieldWindowsOpenAtTheirCountAndCallSite) {

@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 6
+#define KVMRR_GUEST_ABI_VERSION 7
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -126,12 +126,22 @@ struct kvmrr_entry_record {
 };
 
 /*
- * Bytes the kernel is about to read from user memory, logged at the start of the read
- * (raw_copy_from_user, strncpy_from_user, strnlen_user) with a non-faulting copy: len may
- * be short of the request where a page is not present (the kernel's own read then faults
- * it in, which replay reproduces). Replay writes data back to uaddr at the same hook
- * before the kernel reads, so the kernel's own loops see what they saw. Reads larger than
- * KVMRR_USER_CHUNK come as several records.
+ * Bytes the kernel read from user memory. Logged where replay can put them in place at the
+ * same hook, with the bytes the kernel itself got wherever user code on another CPU can
+ * store to them meanwhile:
+ * - after the kernel's own read, from its copy: raw_copy_from_user (kvmrr_user_read() with
+ *   copy: replay writes data to the kernel's copy) and the get_user family and futex
+ *   atomics (kvmrr_user_value(), KVMRR_UREAD_SCALAR: data is the value loaded, or the old
+ *   value the atomic operation found; replay substitutes it for the value the routine
+ *   returns);
+ * - before the read, with a non-faulting copy from user memory, where the kernel's read
+ *   depends on the bytes as it goes (strings up to their NUL), reads them in place (shared
+ *   memory, unsafe_get_user() regions) or stores them to memory replay passes watch (the
+ *   nocache and flushcache copies, pmem): len may be short of the request where a page is
+ *   not present (the kernel's own read then faults it in, which replay reproduces). Replay
+ *   writes data back to uaddr at the same hook, so the kernel's own loops see what they
+ *   saw; user code on another CPU storing there meanwhile is not caught.
+ * Reads larger than KVMRR_USER_CHUNK come as several records.
  */
 #define KVMRR_USER_CHUNK 4096
 #define KVMRR_UREAD_COPY 0    /* copy_from_user and friends: a cfu event */

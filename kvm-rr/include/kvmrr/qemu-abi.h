@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 8
+#define KVMRR_QEMU_ABI_VERSION 9
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -72,6 +72,7 @@ typedef struct KvmrrReplayInfo {
     uint64_t guest_ring_gpa;     /* the guest's event ring (kvmrr/guest-abi.h) */
     uint64_t hook_tsc;           /* guest address of kvmrr_tsc(): RDI gets the logged TSC */
     uint64_t hook_user_read;     /* guest address of kvmrr_user_read(): user bytes written */
+    uint64_t hook_user_value;    /* guest address of kvmrr_user_value(): RDX gets the value */
     uint64_t hook_entry_log;     /* guest address of kvmrr_log_user_entry() */
     uint64_t hook_yield_point;   /* guest address of kvmrr_yield_point() */
     /* Yield count of each vCPU's first yield window (UINT64_MAX if none): replay sets the
@@ -234,9 +235,20 @@ typedef struct KvmrrQemuApi {
                                void *opaque);
     /* kvmrr_tsc() called from rip (its return address): *value gets the logged TSC. */
     int (*replay_tsc)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t *value);
-    /* kvmrr_user_read(uaddr, len, kind) called from rip: writes the logged user bytes. */
+    /*
+     * kvmrr_user_read(uaddr, len, kind, copy) called from rip: writes the logged user bytes
+     * to uaddr (copy 0: the kernel reads them next) or to the kernel's copy at `copy` (the
+     * kernel already read them; uaddr gets them too, where it is mapped).
+     */
     int (*replay_user_read)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t uaddr,
-                            uint64_t len, uint32_t kind, KvmrrGuestWriteFn write, void *opaque);
+                            uint64_t len, uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write,
+                            void *opaque);
+    /*
+     * kvmrr_user_value(uaddr, size, value) called from rip: *value gets the logged value (the
+     * kernel's load from user memory it stands for is done); uaddr gets it too, where mapped.
+     */
+    int (*replay_user_value)(uint32_t vcpu, const KvmrrRegs *regs, uint64_t rip, uint64_t uaddr,
+                             uint64_t size, uint64_t *value, KvmrrGuestWriteFn write, void *opaque);
     /*
      * kvmrr_yield_point() called from rip, about to count yield point number `count`:
      * *open gets the irq_pending bits (KVMRR_PENDING_*) the recorded kernel saw when the log

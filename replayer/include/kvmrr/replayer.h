@@ -41,7 +41,9 @@ class Replayer {
   Step entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque);
   Step tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value);
   Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
-                 uint32_t kind, KvmrrGuestWriteFn write, void* opaque);
+                 uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write, void* opaque);
+  Step user_value(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t size,
+                  uint64_t* value, KvmrrGuestWriteFn write, void* opaque);
   Step yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count, uint32_t* open);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
   Step dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque);
@@ -87,10 +89,10 @@ class Replayer {
   // Per vCPU: chunks of a user read whose bytes replay wrote ahead, their events not yet
   // consumed (the recorder flushed the ring inside the read; see Replayer::user_read).
   std::vector<uint32_t> chunks_ahead_;
-  bool put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind,
+  bool put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind, uint64_t copy,
                  KvmrrGuestWriteFn write, void* opaque, bool* done);
   Step write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
-                          EventType type, KvmrrGuestWriteFn write, void* opaque);
+                          uint64_t copy, EventType type, KvmrrGuestWriteFn write, void* opaque);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;
