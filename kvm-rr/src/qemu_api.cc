@@ -265,11 +265,16 @@ int replay_turn() {
     return -1;
   }
 }
-int replay_finish() {
+int replay_finish(KvmrrGuestReadFn read, void* opaque) {
   if (!g_replayer) return 2;
   if (!g_replay_error.empty()) fprintf(stderr, "kvm-rr replay: error: %s\n", g_replay_error.c_str());
   try {
-    int status = g_replayer->finish();
+    kvmrr::GuestRead guest_read;
+    if (read) {
+      uint32_t vcpu = g_replayer->session().divergence() ? g_replayer->session().divergence()->vcpu : 0;
+      guest_read = [=](uint64_t vaddr, void* buf, size_t len) { return read(opaque, vcpu, vaddr, buf, len) == 0; };
+    }
+    int status = g_replayer->finish(guest_read);
     return g_replay_error.empty() ? status : 2;
   } catch (const std::exception& e) {
     fprintf(stderr, "kvm-rr replay: error: %s\n", e.what());

@@ -583,7 +583,7 @@ bool Replayer::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
   return true;
 }
 
-int Replayer::finish() {
+int Replayer::finish(const GuestRead& read) {
   using namespace std::chrono;
   double seconds = duration<double>(steady_clock::now() - started_).count();
   nlohmann::json j;
@@ -595,9 +595,11 @@ int Replayer::finish() {
   int status;
   if (const auto& d = session_.divergence()) {
     j["result"] = "diverged";
+    std::string report = session_.report();
+    if (d->actual) report += describe_kernel_stack(*d->actual, vmlinux_, read);
     j["divergence"] = {{"event_index", d->event_index}, {"vcpu", d->vcpu}, {"what", d->what},
-                       {"report", session_.report()}};
-    fprintf(stderr, "%s", session_.report().c_str());
+                       {"report", report}};
+    fprintf(stderr, "%s", report.c_str());
     status = 1;
   } else if (log_ended_) {
     const StreamEnd& end = session_.stream_end();

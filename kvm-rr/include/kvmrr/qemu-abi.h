@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 9
+#define KVMRR_QEMU_ABI_VERSION 10
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -97,6 +97,10 @@ typedef struct KvmrrUserEntry {
 
 /* Writes len bytes at a guest virtual address of the vCPU; returns 0, or -1 if unmapped. */
 typedef int (*KvmrrGuestWriteFn)(void *opaque, uint64_t vaddr, const void *buf, size_t len);
+
+/* Reads len bytes at a guest virtual address through vCPU vcpu's page tables; returns 0, or
+ * -1 if unmapped. */
+typedef int (*KvmrrGuestReadFn)(void *opaque, uint32_t vcpu, uint64_t vaddr, void *buf, size_t len);
 
 /* Writes len bytes of guest RAM at a RAM address; returns 0, or -1 if there is no RAM. */
 typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf, size_t len);
@@ -281,8 +285,9 @@ typedef struct KvmrrQemuApi {
     /* The vCPU whose event comes next in the log (the one to run), or -1 at its end. */
     int (*replay_turn)(void);
     /* Ends replay: writes <dir>/replay.json, prints a divergence report to stderr, and
-     * returns QEMU's exit status (0 when every event was replayed without divergence). */
-    int (*replay_finish)(void);
+     * returns QEMU's exit status (0 when every event was replayed without divergence). The
+     * report reads the diverging vCPU's kernel stack with read (NULL: no stack). */
+    int (*replay_finish)(KvmrrGuestReadFn read, void *opaque);
 } KvmrrQemuApi;
 
 /*

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kvmrr/kernel_stack.h"
 #include "kvmrr/qemu-abi.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/replay_session.h"
@@ -57,8 +58,9 @@ class Replayer {
   // recording has no table.
   bool cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;
 
-  // Writes replay.json, prints a divergence report to stderr; QEMU's exit status.
-  int finish();
+  // Writes replay.json, prints a divergence report to stderr; QEMU's exit status. read (may
+  // be empty) reads the diverging vCPU's memory: the report shows its kernel stack.
+  int finish(const GuestRead& read = {});
 
   const ReplaySession& session() const { return session_; }
 
