@@ -37,6 +37,12 @@ typedef uint64_t kvmrr_u64;
 #define KVMRR_PORT_FLUSH 0x5a1 /* 8-bit write: drain the ring now (it is full) */
 #define KVMRR_PORT_YIELD 0x5a2 /* 8-bit write: a yield window, so QEMU can inject */
 /*
+ * The value written to KVMRR_PORT_YIELD: KVMRR_YIELD_TO_USER for the window on a return to
+ * user mode (the vCPU gives the kernel up a few instructions later anyway: QEMU does not hand
+ * it to another vCPU there, which would cost this one a second turn just to leave), else 0.
+ */
+#define KVMRR_YIELD_TO_USER 1
+/*
  * 8-bit write, only while ring flags has KVMRR_RING_ANNOUNCE_KERNEL: KVMRR_KERNEL_ENTER as
  * the first thing a kernel entry from user mode logs, KVMRR_KERNEL_LEAVE as the last thing
  * the kernel does before it returns to user mode.
