@@ -32,11 +32,6 @@ bool after_call(const Vmlinux& vm, uint64_t addr) {
   return false;
 }
 
-bool in_text(const Vmlinux& vm, uint64_t addr) {
-  auto stext = vm.symbol("_stext"), etext = vm.symbol("_etext");
-  return stext && etext && addr > *stext && addr < *etext;
-}
-
 std::string entry_of(const std::array<uint64_t, kPtRegsWords>& pt, const Vmlinux& vm) {
   uint64_t orig_ax = pt[kOrigAx], cs = pt[kCs];
   if (cs == kUserCs) {
@@ -71,10 +66,12 @@ std::string describe_kernel_stack(const KvmrrRegs& regs, const Vmlinux& vm, cons
   if (words.empty() || !read(rsp, words.data(), words.size() * 8)) return "";
   std::string out = fmt::format("  kernel stack at {} (rsp={:#x} up to {:#x}; return addresses, stale ones of "
                                 "finished calls among them):\n", vm.symbolize(regs.rip), rsp, top);
+  // Looked up once: Vmlinux::symbol() walks the whole table.
+  auto stext = vm.symbol("_stext"), etext = vm.symbol("_etext");
   size_t frames = 0;
-  for (size_t i = 0; i < words.size() && frames < kMaxFrames; i++) {
+  for (size_t i = 0; stext && etext && i < words.size() && frames < kMaxFrames; i++) {
     uint64_t w = words[i];
-    if (!in_text(vm, w) || !after_call(vm, w)) continue;
+    if (w <= *stext || w >= *etext || !after_call(vm, w)) continue;
     out += fmt::format("    ? {} [{:#x}]\n", vm.symbolize(w), rsp + 8 * i);
     frames++;
   }
