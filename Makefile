@@ -14,7 +14,7 @@ KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
 MUTATION ?= tests/pmem/mutations/drop-unaligned-tail-flush.patch
 
 .PHONY: bench all deps build qemu kernel kernel-mutant image demo test unit-test e2e-test clean \
-        qemu-tree qemu-export kernel-tree kernel-export help
+        qemu-tree qemu-export kernel-tree kernel-export help soak
 
 all: build qemu kernel image
 
@@ -28,6 +28,7 @@ help:
 	@echo "make kernel-mutant  TEST ONLY: build/kernel + MUTATION=$(MUTATION)"
 	@echo "                 (a deliberate bug for the pmem checker), built incrementally -> build/kernel-mutant"
 	@echo "make image       guest root file system -> build/guest"
+	@echo "make soak       N recordings per --smp of the multi-core workload, replayed (N=100 SMP=\"2 4\" JOBS=2)"
 	@echo "make qemu-tree   QEMU source with qemu-patches/ as commits in QEMU_TREE=$(QEMU_TREE)"
 	@echo "make qemu-export QEMU_TREE's commits back into qemu-patches/"
 	@echo "make kernel-tree / kernel-export   the same for guest-kernel-patches/ (KERNEL_TREE)"
@@ -84,6 +85,12 @@ run/%: all
 # one run) and quotes the table in README.md; see bench/all.sh.
 bench: all
 	@bench/all.sh $(or $(repeat),1)
+
+# make soak [N=100] [SMP="2 4"] [JOBS=2]: multi-core determinism under load, beside make test
+# (not in it): N recordings per --smp, JOBS side by side, each replayed; failures kept in the
+# cache; table in bench/results/soak.md (bench/soak.sh).
+soak: all
+	@JOBS=$(or $(JOBS),2) bench/soak.sh $(or $(N),100) $(or $(SMP),2 4)
 
 test: all kernel-mutant
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -j 2

@@ -60,12 +60,8 @@ workload() {
   esac
 }
 
-# The multi-core acceptance workload (issue 5): stress-ng with 6 stressors of 4 workers, fio
-# with 2 jobs (direct I/O on the virtio-blk root) and kvm-rr-pingpong (thread pairs handing a
-# token over by futex, then by pipe); it ends saying SMP-DONE and the guest's CPU count.
-SMP_WORKLOAD='stress-ng --fork 4 --pipe 4 --futex 4 --mmap 4 --timer 4 --sigq 4 --timeout 2 --quiet &&
-fio --name=j --filename=/root/f --size=8M --rw=randrw --bs=4k --direct=1 --numjobs=2 --runtime=2 --time_based --output-format=terse >/dev/null &&
-kvm-rr-pingpong 2 2000 && echo SMP-DONE $(nproc)'
+# The multi-core acceptance workload ($SMP_WORKLOAD), shared with bench/soak.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/smp_workload.sh"
 
 # check_smp_recording NAME ACCEL SMP OUT REC: REC, a recording of $SMP_WORKLOAD made under
 # ACCEL with SMP vCPUs (its output in OUT), is complete, says so in meta.json, holds kernel

@@ -23,6 +23,14 @@ bool follows_sync_instruction(const std::vector<uint8_t>& two_before) {
   return (last >= 0xEC && last <= 0xEF) || last == 0xF4 || (first >= 0xE4 && first <= 0xE7);
 }
 
+// The in-guest recorder's code: [__kvmrr_text_start, __kvmrr_text_end) since guest ABI 8;
+// before, its kvmrr_ functions.
+bool in_recorder(const Vmlinux& vmlinux, uint64_t rip) {
+  auto start = vmlinux.symbol("__kvmrr_text_start"), end = vmlinux.symbol("__kvmrr_text_end");
+  if (start && end) return rip >= *start && rip < *end;
+  return vmlinux.symbolize(rip).rfind("kvmrr_", 0) == 0;
+}
+
 class CheckCommand : public Command {
  public:
   std::string_view name() const override { return "check"; }
@@ -34,8 +42,9 @@ class CheckCommand : public Command {
            "HLT instruction in vmlinux, and its per-vCPU sync-point number increases (0 only\n"
            "at the HLT of a vCPU halted when the recording started). Also checks that kernel\n"
            "entries from user mode come from user addresses, that the recorder switched\n"
-           "vCPUs in kernel mode (deschedule, resume) only right after port I/O, and that\n"
-           "the event stream is complete. Prints one line per problem (event index, vCPU,\n"
+           "vCPUs in kernel mode (deschedule, resume) only right after port I/O,\n"
+           "that no vCPU started inside the guest's recorder (the snapshot must not catch one\n"
+           "there), and that the event stream is complete. Prints one line per problem (event index, vCPU,\n"
            "RIP, symbol) and a summary line `check: OK ...` or `check: FAILED ...`.\n\n"
            "  --vmlinux FILE   the recorded kernel (default: build/kernel/vmlinux; its\n"
            "                   build-id must match the recording's)\n\n"
@@ -83,8 +92,15 @@ class CheckCommand : public Command {
           if (e.rip >= 0x0000800000000000ull) problem(idx, e, "kernel entry from user mode at a kernel address");
           continue;
         }
+        // Where the snapshot left a vCPU in kernel mode: anywhere but inside the recorder,
+        // whose hooks replay feeds inputs at (a vCPU past one would miss its input).
+        if (e.type == EventType::Resume && first_of_vcpu && e.nargs >= 1 && e.args[0] == 0 &&
+            in_recorder(vmlinux, e.rip)) {
+          problem(idx, e, "the snapshot caught the vCPU inside the guest's recorder");
+          continue;
+        }
         // Where the recorder switched vCPUs in kernel mode: right after port I/O too (a resume
-        // at sync point 0 is where the snapshot left the vCPU, anywhere).
+        // at sync point 0 is where the snapshot left the vCPU, anywhere else).
         if ((e.type == EventType::Deschedule || e.type == EventType::Resume) && e.nargs >= 1 &&
             (e.type == EventType::Deschedule || e.args[0] != 0)) {
           auto bytes = vmlinux.read(e.rip - 2, 2);

@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 7
+#define KVMRR_GUEST_ABI_VERSION 8
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -82,6 +82,14 @@ struct kvmrr_ring {
     kvmrr_u32 irq_pending[KVMRR_MAX_VCPUS];
     kvmrr_u64 yield_target[KVMRR_MAX_VCPUS];
     kvmrr_u64 yields[KVMRR_MAX_VCPUS];
+    /*
+     * Guest virtual addresses [start, end) of the recorder's own code (the hooks replay
+     * feeds inputs at, and the ring's writer). QEMU takes a recording's snapshot only when
+     * no vCPU is inside: one caught past a hook's first instruction would miss the input
+     * replay gives there, one caught writing a record would write it into the reset ring.
+     */
+    kvmrr_u64 recorder_text_start;
+    kvmrr_u64 recorder_text_end;
 };
 
 /*
