@@ -82,7 +82,7 @@ run/%: all
 	@SCHEMES=$(or $(schemes),$(ALL_SCHEMES)) bench/schemes.sh $* $(or $(repeat),3)
 
 # Regenerates bench/results/schemes.md and .svg (every workload, scheme and accelerator in
-# one run) and quotes the table in README.md; see bench/all.sh.
+# one run); see bench/all.sh.
 bench: all
 	@bench/all.sh $(or $(repeat),1)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates bench/results/schemes.md and schemes.svg: every workload (microbench, fio,
-# rocksdb) under every scheme, under TCG and under KVM through tools/kvm-lab, in one run;
-# then quotes the table in README.md's performance section. `make bench` runs it.
+# rocksdb) under every scheme, under TCG and under KVM through tools/kvm-lab, in one run.
+# `make bench` runs it. (README.md links the table; it does not copy numbers.)
 #
 #   bench/all.sh [REPEAT]     (default 1 round: the full run takes about half an hour)
 set -euo pipefail
@@ -40,16 +40,4 @@ python3 "$ROOT/bench/plot.py" "$RESULTS/schemes.svg" "${tsvs[@]}"
   done
 } >"$RESULTS/schemes.md"
 
-# README quotes the table between its markers.
-python3 - "$ROOT/README.md" "$RESULTS/schemes.md" <<'PY'
-import re, sys
-readme, table = sys.argv[1], open(sys.argv[2]).read()
-body = table.split("\n", 2)[2].strip()  # without the title
-text = open(readme).read()
-new = re.sub(r"(<!-- schemes:begin -->\n).*?(\n<!-- schemes:end -->)",
-             lambda m: m.group(1) + body + m.group(2), text, flags=re.S)
-if new == text and "<!-- schemes:begin -->" not in text:
-    sys.exit("README.md has no <!-- schemes:begin --> marker")
-open(readme, "w").write(new)
-PY
 cat "$RESULTS/schemes.md"

@@ -131,7 +131,8 @@ void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ra
 
 void log_pte(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void* data, size_t len) {
   guarded([&] {
-    g_recorder->log_dma(vcpu, sync_count, false, ram_addr, static_cast<const uint8_t*>(data), len,
+    // The page walk of user code: the vCPU is in user mode.
+    g_recorder->log_dma(vcpu, sync_count, KVMRR_DMA_IN_USER, ram_addr, static_cast<const uint8_t*>(data), len,
                         kvmrr::EventType::Pte);
   });
 }

@@ -68,10 +68,10 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
   RecordingMeta m;
   // The version first: a foreign version may have other fields, and that is not corruption.
   m.format_version = field(j, "format_version", V::number_unsigned, file).get<uint32_t>();
-  if (m.format_version != kFormatVersion) {
+  if (m.format_version < kOldestFormatVersion || m.format_version > kFormatVersion) {
     throw RecordingError(Kind::Version, file,
-                         fmt::format("recording format version {}; this kvm-rr reads version {}",
-                                     m.format_version, kFormatVersion));
+                         fmt::format("recording format version {}; this kvm-rr reads versions {} to {}",
+                                     m.format_version, kOldestFormatVersion, kFormatVersion));
   }
   m.kvmrr_version = field(j, "kvmrr_version", V::string, file).get<std::string>();
   const json& q = field(j, "qemu", V::object, file);

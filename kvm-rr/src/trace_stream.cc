@@ -220,10 +220,10 @@ TraceReader::TraceReader(std::filesystem::path path) : path_(std::move(path)) {
   if (memcmp(h, kStreamMagic, 8) != 0) corrupt(0, "not a kvm-rr event stream (bad magic)");
   if (get_u32(h + 28) != crc(h, 28)) corrupt(0, "stream header checksum mismatch");
   uint32_t version = get_u32(h + 8);
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     throw RecordingError(Kind::Version, path_,
                          fmt::format("written by recording format version {}; this kvm-rr reads "
-                                     "version {}", version, kFormatVersion), 8);
+                                     "versions {} to {}", version, kOldestFormatVersion, kFormatVersion), 8);
   }
   offset_ = get_u32(h + 12);
   if (offset_ < kStreamHeaderSize) corrupt(12, "stream header size too small");

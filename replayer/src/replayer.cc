@@ -271,7 +271,7 @@ Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrR
     return Step::Continue;
   }
   if (write) {
-    if (Step s = dma(vcpu, sync_count, false, write, opaque); s != Step::Continue) return s;
+    if (Step s = dma(vcpu, sync_count, KVMRR_DMA_IN_USER, write, opaque); s != Step::Continue) return s;
   }
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
@@ -454,7 +454,26 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
 static const char* dma_when(uint64_t during_io) {
   return during_io == KVMRR_DMA_IN_ACCESS   ? " (inside a device access)"
          : during_io == KVMRR_DMA_BEFORE_RUN ? " (before the vCPU ran)"
+         : during_io == KVMRR_DMA_IN_USER    ? " (in user mode)"
                                              : "";
+}
+
+// Whether a device write made `made` is done where the vCPU is (`at`, at its sync point):
+// inside a device access only that access's writes; at a kernel sync point (or halt) the
+// writes made while the vCPU was parked there, not those made once it had gone on to user
+// mode (the recorded vCPU ran the rest of its way out of the kernel before them); about to
+// enter the kernel, both.
+static bool dma_due_at(uint64_t made, uint32_t at) {
+  switch (at) {
+    case KVMRR_DMA_IN_ACCESS:
+      return made == KVMRR_DMA_IN_ACCESS;
+    case KVMRR_DMA_AT_SYNC_POINT:
+      return made == KVMRR_DMA_AT_SYNC_POINT;
+    case KVMRR_DMA_IN_USER:
+      return made == KVMRR_DMA_AT_SYNC_POINT || made == KVMRR_DMA_IN_USER;
+    default:
+      return false;
+  }
 }
 
 Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write,
@@ -464,8 +483,7 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during
     if (during_io == KVMRR_DMA_BEFORE_RUN) return Step::Continue;
     const Event* mine = session_.peek_vcpu(vcpu);
     bool due = mine && (mine->type == EventType::Dma || mine->type == EventType::Pte) && mine->nargs >= 4 &&
-               mine->args[3] != KVMRR_DMA_BEFORE_RUN && mine->args[2] <= sync_count &&
-               (during_io != KVMRR_DMA_IN_ACCESS || mine->args[3] == KVMRR_DMA_IN_ACCESS);
+               mine->args[2] <= sync_count && dma_due_at(mine->args[3], during_io);
     return due ? Step::Wait : Step::Continue;
   }
   for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
@@ -476,11 +494,13 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during
       if (made != KVMRR_DMA_BEFORE_RUN) break;
     } else {
       // Inside a device access only that access's own writes are due; the others wait
-      // for the next sync point or kernel entry.
-      if (during_io == KVMRR_DMA_IN_ACCESS && made == KVMRR_DMA_AT_SYNC_POINT) break;
+      // for the next sync point or kernel entry. At a kernel sync point, writes made once
+      // the vCPU was in user mode wait for its next kernel entry.
+      if (during_io == KVMRR_DMA_IN_ACCESS && made != KVMRR_DMA_IN_ACCESS && made != KVMRR_DMA_BEFORE_RUN) break;
+      if (during_io == KVMRR_DMA_AT_SYNC_POINT && made == KVMRR_DMA_IN_USER && e->args[2] == sync_count) break;
       // Writes of a later sync point wait for it.
       if (made != KVMRR_DMA_BEFORE_RUN && e->args[2] > sync_count) break;
-      if (made == KVMRR_DMA_BEFORE_RUN || e->args[2] != sync_count || made != during_io) {
+      if (e->args[2] != sync_count || !dma_due_at(made, during_io)) {
         session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
                                           "memory was made at sync point {}{}", vcpu, sync_count,
                                           dma_when(during_io), e->args[2], dma_when(made)),

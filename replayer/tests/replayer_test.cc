@@ -340,6 +340,47 @@ TEST(Replayer, DeviceWriteAfterADescheduleWaitsWithTheVcpuParked) {
   EXPECT_FALSE(r.session().divergence());
 }
 
+// Under TCG a device may write while the vCPU that ran last has gone on from its sync point
+// (a return to user mode's yield window, say) into user mode. Replay must not hold the vCPU
+// at that sync point for the write: the recorded vCPU ran the rest of its way out of the
+// kernel before the other vCPUs' kernel code. It runs on; the write is done as it enters
+// the kernel again, when the log gets there (evidence: smp4-munmap, issue 32).
+TEST(Replayer, DeviceWriteMadeInUserModeWaitsForTheNextKernelEntry) {
+  TempDir d;
+  RecordingBuilder b(d);
+  const uint8_t dev[] = {0x5a};
+  // vCPU 1 at sync point 4 (its window), then in user mode: the write, anchored at 4.
+  b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 9);
+  b->log_dma(1, 4, KVMRR_DMA_IN_USER, 0x5000, dev, sizeof dev);
+  b->log_interrupt(1, regs_at(0x401000), 0xec, 4);  // stands for its next kernel entry
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  SyncCheck sync;
+  Memory ram;
+  // vCPU 0's turn first. vCPU 1, at its sync point 4 in kernel mode, runs on to user mode.
+  EXPECT_EQ(r.turn(), 0);
+  ASSERT_EQ(r.dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 4, false), Step::Continue) << r.session().report();
+  EXPECT_TRUE(ram.writes.empty());
+  // About to enter the kernel from user mode, it waits for its turn there.
+  EXPECT_EQ(r.dma(1, 4, KVMRR_DMA_IN_USER, Memory::write, &ram), Step::Wait);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000030), 9, true), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  EXPECT_EQ(r.turn(), 1);
+  ASSERT_EQ(r.dma(1, 4, KVMRR_DMA_IN_USER, Memory::write, &ram), Step::Continue) << r.session().report();
+  EXPECT_EQ(ram.writes[0x5000], "\x5a");
+  EXPECT_FALSE(r.session().divergence());
+
+  // A write made at the sync point itself (the vCPU parked there) is still done there.
+  TempDir d2;
+  RecordingBuilder b2(d2);
+  b2->log_dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, 0x5000, dev, sizeof dev);
+  b2->log_interrupt(1, regs_at(0xffffffff81000020), 0xec, 4);
+  Replayer r2(b2.finish(), KVMRR_FAKE_VMLINUX);
+  Memory ram2;
+  ASSERT_EQ(r2.dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram2), Step::Continue) << r2.session().report();
+  EXPECT_EQ(ram2.writes[0x5000], "\x5a");
+}
+
 // A vCPU that runs past the sync point where the recording left it diverges, naming it.
 TEST(Replayer, PassingADescheduleDiverges) {
   TempDir d;

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 10
+#define KVMRR_QEMU_ABI_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -54,11 +54,20 @@ typedef struct KvmrrRecordInfo {
     uint64_t guest_ring_gpa;     /* where the guest registered its event ring, 0 if not */
 } KvmrrRecordInfo;
 
-/* Register state of a vCPU at an event, for the event's RIP and register digest. */
-/* When a device wrote guest RAM: log_dma's and replay_dma's during_io. */
+/*
+ * When a device wrote guest RAM, as log_dma's during_io, and where the vCPU is, as
+ * replay_dma's: parked in kernel mode at its sync point, or halted (AT_SYNC_POINT); inside
+ * its own port or MMIO access (IN_ACCESS); after the snapshot before it ran (BEFORE_RUN);
+ * in user mode, past its last kernel sync point (IN_USER: replay writes it when the vCPU
+ * is about to enter the kernel again, not at that sync point, from which the recorded
+ * vCPU had run on through the rest of its way back to user mode).
+ */
 #define KVMRR_DMA_AT_SYNC_POINT 0
 #define KVMRR_DMA_IN_ACCESS 1
 #define KVMRR_DMA_BEFORE_RUN 2
+#define KVMRR_DMA_IN_USER 3
+
+/* Register state of a vCPU at an event, for the event's RIP and register digest. */
 
 typedef struct KvmrrRegs {
     uint64_t gpr[16];            /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
@@ -171,10 +180,11 @@ typedef struct KvmrrQemuApi {
     /*
      * A device wrote len bytes of guest RAM at ram_addr (QEMU's RAM address space, which
      * the same machine lays out the same way in replay). QEMU lets devices write only while
-     * the vCPU is at a sync point (sync_count), in user mode or halted
-     * (KVMRR_DMA_AT_SYNC_POINT), during the vCPU's own port or MMIO access
-     * (KVMRR_DMA_IN_ACCESS), or after the snapshot before the vCPU ran at all
-     * (KVMRR_DMA_BEFORE_RUN): the kernel sees the data at the same instruction in replay.
+     * the vCPU is at a sync point (sync_count) or halted (KVMRR_DMA_AT_SYNC_POINT), in user
+     * mode (KVMRR_DMA_IN_USER; sync_count is its last sync point's), during the vCPU's own
+     * port or MMIO access (KVMRR_DMA_IN_ACCESS), or after the snapshot before the vCPU ran
+     * at all (KVMRR_DMA_BEFORE_RUN): the kernel sees the data at the same instruction in
+     * replay.
      */
     void (*log_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr,
                     const void *data, size_t len);
@@ -267,9 +277,11 @@ typedef struct KvmrrQemuApi {
     /*
      * Device writes to guest RAM (and page-table entries the CPU updated while user code
      * ran) the log has next for the vCPU, at sync point sync_count
-     * (KVMRR_DMA_AT_SYNC_POINT: parked there, in user mode or halted), inside its current
-     * port/MMIO access (KVMRR_DMA_IN_ACCESS: only that access's writes), or before the vCPU
-     * runs at all (KVMRR_DMA_BEFORE_RUN, once when replay begins): written with write().
+     * (KVMRR_DMA_AT_SYNC_POINT: parked there in kernel mode, or halted), about to enter the
+     * kernel from user mode (KVMRR_DMA_IN_USER: the writes made while it was in user mode,
+     * and any left at its last sync point), inside its current port/MMIO access
+     * (KVMRR_DMA_IN_ACCESS: only that access's writes), or before the vCPU runs at all
+     * (KVMRR_DMA_BEFORE_RUN, once when replay begins): written with write().
      */
     int (*replay_dma)(uint32_t vcpu, uint64_t sync_count, uint32_t during_io,
                       KvmrrRamWriteFn write, void *opaque);
