@@ -12,6 +12,10 @@ for smp in 2 4; do
   run "$KVMRR" record --smp "$smp" --timeout 600 -o "$rec" -- "$SMP_WORKLOAD" >"$WORK/smp$smp.out" 2>&1
   [ "$status" = 0 ] || { tail -20 "$WORK/smp$smp.out" >&2; fail "record --smp $smp: exit $status"; }
   check_smp_recording "smp$smp" tcg "$smp" "$WORK/smp$smp.out" "$rec"
+  # Device writes made while their vCPU was back in user mode say so (in_io 3): replay does
+  # them at its next kernel entry, not at the sync point it left (issue 32).
+  grep -qE " dma vcpu=.* in_io=0x3 " "$WORK/smp$smp.events" ||
+    fail "smp$smp: no device write logged as made in user mode (in_io=0x3)"
   # Where the snapshot left each vCPU in kernel mode (its first resume, sync point 0) must be
   # outside the guest's recorder, whose hooks replay feeds inputs at: kvm-rr check says so,
   # and names the event when that place is moved inside kvmrr_yield_point.
