@@ -53,17 +53,15 @@ class CheckCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    std::string dir, vmlinux_path;
-    for (size_t i = 0; i < args.size(); i++) {
-      if (args[i] == "--vmlinux" && i + 1 < args.size()) {
-        vmlinux_path = args[++i];
-      } else if (!args[i].empty() && args[i][0] != '-' && dir.empty()) {
-        dir = args[i];
-      } else {
-        fmt::print(err, "kvm-rr check: unexpected argument '{}'\n{}", args[i], help());
-        return kExitUsage;
-      }
+    static const std::vector<OptionSpec> kOptions = {{"--vmlinux", OptionSpec::Takes::Text}};
+    ParsedOptions o;
+    if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
+    if (o.positional.size() > 1) {
+      fmt::print(err, "kvm-rr check: one recording at a time\n");
+      return kExitUsage;
     }
+    std::string dir = o.positional.empty() ? std::string() : o.positional[0];
+    std::string vmlinux_path = o.text("--vmlinux");
     if (dir.empty()) {
       fmt::print(err, "{}", help());
       return kExitUsage;

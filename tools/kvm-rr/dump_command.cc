@@ -89,26 +89,17 @@ class DumpCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    bool list = false, data = false;
-    std::string dir, vmlinux_arg;
-    for (size_t i = 0; i < args.size(); i++) {
-      const std::string& a = args[i];
-      if (a == "--events") {
-        list = true;
-      } else if (a == "--data") {
-        data = true;
-      } else if (a == "--vmlinux" && i + 1 < args.size()) {
-        vmlinux_arg = args[++i];
-      } else if (!a.empty() && a[0] == '-') {
-        fmt::print(err, "kvm-rr dump: unknown option {}\n{}", a, help());
-        return kExitUsage;
-      } else if (dir.empty()) {
-        dir = a;
-      } else {
-        fmt::print(err, "kvm-rr dump: one recording at a time\n");
-        return kExitUsage;
-      }
+    static const std::vector<OptionSpec> kOptions = {
+        {"--events"}, {"--data"}, {"--vmlinux", OptionSpec::Takes::Text}};
+    ParsedOptions o;
+    if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
+    bool list = o.has("--events"), data = o.has("--data");
+    std::string vmlinux_arg = o.text("--vmlinux");
+    if (o.positional.size() > 1) {
+      fmt::print(err, "kvm-rr dump: one recording at a time\n");
+      return kExitUsage;
     }
+    std::string dir = o.positional.empty() ? std::string() : o.positional[0];
     if (data && !list) {
       fmt::print(err, "kvm-rr dump: --data goes with --events\n");
       return kExitUsage;

@@ -20,57 +20,34 @@ const char* const kGuestOptionsHelp =
     "               one CPU in the kernel at a time)\n"
     "  --verbose    print the QEMU command line\n";
 
-static bool parse_u64(const std::string& s, uint64_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 bool parse_guest_args(std::string_view name, const std::vector<std::string>& args, GuestArgs& out,
-                      std::ostream& err,
-                      const std::function<bool(const std::vector<std::string>&, size_t&)>& extra) {
-  for (size_t i = 0; i < args.size(); i++) {
-    const std::string& a = args[i];
-    auto number = [&](uint64_t& v) {
-      if (i + 1 >= args.size() || !parse_u64(args[i + 1], v)) {
-        fmt::print(err, "kvm-rr {}: {} needs a number\n", name, a);
-        return false;
-      }
-      i++;
-      return true;
-    };
-    uint64_t v = 0;
-    if (a == "--") {
-      out.command.assign(args.begin() + long(i) + 1, args.end());
-      break;
-    } else if (a == "--accel") {
-      if (i + 1 >= args.size()) {
-        fmt::print(err, "kvm-rr {}: --accel needs tcg or kvm\n", name);
-        return false;
-      }
-      out.guest.accel = args[++i];
-    } else if (a == "-m") {
-      if (!number(out.guest.memory_mb)) return false;
-    } else if (a == "--smp") {
-      if (!number(v)) return false;
-      out.guest.smp = uint32_t(v);
-    } else if (a == "--pmem") {
-      if (!number(out.guest.pmem_mb)) return false;
-    } else if (a == "--timeout") {
-      if (!number(v)) return false;
-      out.run.timeout = std::chrono::seconds(v);
-    } else if (a == "--kernel-args") {
-      if (i + 1 >= args.size()) {
-        fmt::print(err, "kvm-rr {}: --kernel-args needs the parameters\n", name);
-        return false;
-      }
-      out.guest.kernel_args = args[++i];
-    } else if (a == "--verbose") {
-      out.verbose = true;
-    } else if (!extra || !extra(args, i)) {
-      fmt::print(err, "kvm-rr {}: unexpected argument '{}' (see kvm-rr {} --help)\n", name, a, name);
-      return false;
-    }
+                      std::ostream& err, const std::vector<OptionSpec>& own, ParsedOptions* own_out) {
+  std::vector<OptionSpec> table = {
+      {"--accel", OptionSpec::Takes::Text}, {"-m", OptionSpec::Takes::Number},
+      {"--smp", OptionSpec::Takes::Number}, {"--pmem", OptionSpec::Takes::Number},
+      {"--timeout", OptionSpec::Takes::Number}, {"--kernel-args", OptionSpec::Takes::Text},
+      {"--verbose"}};
+  table.insert(table.end(), own.begin(), own.end());
+  ParsedOptions o;
+  if (!parse_options(name, args, table, o, err, true)) return false;
+  if (!o.positional.empty()) {
+    fmt::print(err, "kvm-rr {}: unexpected argument '{}' (put the command after --; see kvm-rr {} --help)\n",
+               name, o.positional[0], name);
+    return false;
   }
+  out.guest.accel = o.text("--accel", out.guest.accel);
+  out.guest.memory_mb = o.number("-m", out.guest.memory_mb);
+  if (o.number("--smp", out.guest.smp) > 4096) {
+    fmt::print(err, "kvm-rr {}: --smp {} is not a vCPU count\n", name, o.number("--smp", 0));
+    return false;
+  }
+  out.guest.smp = uint32_t(o.number("--smp", out.guest.smp));
+  out.guest.pmem_mb = o.number("--pmem", out.guest.pmem_mb);
+  if (o.has("--timeout")) out.run.timeout = std::chrono::seconds(o.number("--timeout", 0));
+  out.guest.kernel_args = o.text("--kernel-args", out.guest.kernel_args);
+  out.verbose = o.has("--verbose");
+  out.command = o.command;
+  if (own_out) *own_out = o;
   if (out.command.empty()) {
     fmt::print(err, "kvm-rr {}: no command given (put it after --)\n", name);
     return false;

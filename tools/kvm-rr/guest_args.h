@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "guest_machine.h"
 #include "guest_runner.h"
 
@@ -21,12 +22,11 @@ struct GuestArgs {
 // Help text for the shared options.
 extern const char* const kGuestOptionsHelp;
 
-// Parses args into out. `extra` sees options the common parser does not know (with i at the
-// option; it advances i past any value) and returns false to reject them. Prints errors
-// to err and returns false on bad usage.
+// Parses args into out by the shared option table plus the command's own (read back from
+// *own_out). Prints errors to err and returns false on bad usage.
 bool parse_guest_args(std::string_view command_name, const std::vector<std::string>& args,
-                      GuestArgs& out, std::ostream& err,
-                      const std::function<bool(const std::vector<std::string>&, size_t&)>& extra = {});
+                      GuestArgs& out, std::ostream& err, const std::vector<OptionSpec>& own = {},
+                      ParsedOptions* own_out = nullptr);
 
 // The machine for parsed args, with the installation located: nullopt when something is
 // not built (exit kExitFailure) or the options are impossible (kExitUsage), with the

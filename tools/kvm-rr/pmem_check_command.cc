@@ -89,44 +89,39 @@ class PmemCheckCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
+    static const std::vector<OptionSpec> kOptions = {
+        {"-k", OptionSpec::Takes::Number},         {"--atomic", OptionSpec::Takes::Number},
+        {"--samples", OptionSpec::Takes::Number},  {"--max-states", OptionSpec::Takes::Number},
+        {"--seed", OptionSpec::Takes::Number},     {"--batch", OptionSpec::Takes::Number},
+        {"--from-checkpoint", OptionSpec::Takes::Number},
+        {"--fs", OptionSpec::Takes::Text},         {"--mount-opts", OptionSpec::Takes::Text},
+        {"--keep-images"}};
+    ParsedOptions p;
+    if (!parse_options(name(), args, kOptions, p, err)) return kExitUsage;
     Options o;
-    std::string dir_arg;
-    for (size_t i = 0; i < args.size(); i++) {
-      const std::string& a = args[i];
-      auto num = [&](auto& v) {
-        if (i + 1 >= args.size()) return false;
-        try {
-          size_t pos = 0;
-          uint64_t n = std::stoull(args[i + 1], &pos);
-          if (pos != args[i + 1].size()) return false;
-          v = decltype(+v)(n);
-        } catch (const std::exception&) {
-          return false;
-        }
-        i++;
-        return true;
-      };
-      bool ok = true;
-      uint64_t cp = 0;
-      if (a == "-k") ok = num(o.plan.k);
-      else if (a == "--atomic") ok = num(o.plan.atomic) && o.plan.atomic >= 64 && o.plan.atomic <= 4096 &&
-                                     (o.plan.atomic & (o.plan.atomic - 1)) == 0;
-      else if (a == "--samples") ok = num(o.plan.samples);
-      else if (a == "--max-states") ok = num(o.plan.max_states);
-      else if (a == "--seed") ok = num(o.plan.seed);
-      else if (a == "--batch") ok = num(o.batch) && o.batch > 0;
-      else if (a == "--from-checkpoint") ok = num(cp), o.plan.from_checkpoint = cp;
-      else if (a == "--fs" && i + 1 < args.size()) o.fs = args[++i];
-      else if (a == "--mount-opts" && i + 1 < args.size()) o.mount_opts = args[++i];
-      else if (a == "--keep-images") o.keep_images = true;
-      else if (!a.empty() && a[0] == '-') ok = false;
-      else if (dir_arg.empty()) dir_arg = a;
-      else ok = false;
-      if (!ok) {
-        fmt::print(err, "kvm-rr pmem-check: bad argument '{}'\n{}", a, help());
-        return kExitUsage;
-      }
+    o.plan.k = decltype(o.plan.k)(p.number("-k", o.plan.k));
+    o.plan.atomic = decltype(o.plan.atomic)(p.number("--atomic", o.plan.atomic));
+    o.plan.samples = decltype(o.plan.samples)(p.number("--samples", o.plan.samples));
+    o.plan.max_states = decltype(o.plan.max_states)(p.number("--max-states", o.plan.max_states));
+    o.plan.seed = decltype(o.plan.seed)(p.number("--seed", o.plan.seed));
+    o.batch = decltype(o.batch)(p.number("--batch", o.batch));
+    if (p.has("--from-checkpoint")) o.plan.from_checkpoint = p.number("--from-checkpoint", 0);
+    o.fs = p.text("--fs", o.fs);
+    o.mount_opts = p.text("--mount-opts", o.mount_opts);
+    o.keep_images = p.has("--keep-images");
+    if (o.plan.atomic < 64 || o.plan.atomic > 4096 || (o.plan.atomic & (o.plan.atomic - 1)) != 0) {
+      fmt::print(err, "kvm-rr pmem-check: --atomic needs a power of two from 64 to 4096\n");
+      return kExitUsage;
     }
+    if (o.batch == 0) {
+      fmt::print(err, "kvm-rr pmem-check: --batch needs a number above 0\n");
+      return kExitUsage;
+    }
+    if (p.positional.size() > 1) {
+      fmt::print(err, "kvm-rr pmem-check: one recording at a time\n");
+      return kExitUsage;
+    }
+    std::string dir_arg = p.positional.empty() ? std::string() : p.positional[0];
     if (dir_arg.empty()) {
       fmt::print(err, "{}", help());
       return kExitUsage;

@@ -32,13 +32,9 @@ class RecordCommand : public Command {
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
     GuestArgs ga;
-    std::string dir_arg;
-    auto extra = [&](const std::vector<std::string>& a, size_t& i) {
-      if (a[i] != "-o" || i + 1 >= a.size()) return false;
-      dir_arg = a[++i];
-      return true;
-    };
-    if (!parse_guest_args(name(), args, ga, err, extra)) return kExitUsage;
+    ParsedOptions own;
+    if (!parse_guest_args(name(), args, ga, err, {{"-o", OptionSpec::Takes::Text}}, &own)) return kExitUsage;
+    std::string dir_arg = own.text("-o");
     if (dir_arg.empty()) {
       fmt::print(err, "kvm-rr record: say where the recording goes with -o DIR\n");
       return kExitUsage;

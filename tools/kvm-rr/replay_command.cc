@@ -112,44 +112,34 @@ class ReplayCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    std::string dir_arg, vmlinux_arg, gdb_port, pass;
-    bool verbose = false;
+    static const std::vector<OptionSpec> kOptions = {
+        {"--vmlinux", OptionSpec::Takes::Text}, {"--timeout", OptionSpec::Takes::Number},
+        {"--pass", OptionSpec::Takes::Text},    {"--gdb", OptionSpec::Takes::Number},
+        {"--verbose"}};
+    ParsedOptions o;
+    if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
+    std::string vmlinux_arg = o.text("--vmlinux"), pass = o.text("--pass"), gdb_port = o.text("--gdb");
+    bool verbose = o.has("--verbose");
     GuestRunOptions options;
     options.heartbeat = std::chrono::seconds(30);
-    for (size_t i = 0; i < args.size(); i++) {
-      const std::string& a = args[i];
-      if (a == "--vmlinux" && i + 1 < args.size()) {
-        vmlinux_arg = args[++i];
-      } else if (a == "--timeout" && i + 1 < args.size()) {
-        options.timeout = std::chrono::seconds(std::stoul(args[++i]));
-      } else if (a == "--pass" && i + 1 < args.size()) {
-        pass = args[++i];
-        if (pass != "pmem") {
-          fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem)\n", pass);
-          return kExitUsage;
-        }
-      } else if (a == "--verbose") {
-        verbose = true;
-      } else if (a == "--gdb" && i + 1 < args.size()) {
-        gdb_port = args[++i];
-        if (gdb_port.empty() || gdb_port.find_first_not_of("0123456789") != std::string::npos) {
-          fmt::print(err, "kvm-rr replay: --gdb needs a TCP port number\n");
-          return kExitUsage;
-        }
-      } else if (!a.empty() && a[0] == '-') {
-        fmt::print(err, "kvm-rr replay: unknown option {}\n{}", a, help());
-        return kExitUsage;
-      } else if (dir_arg.empty()) {
-        dir_arg = a;
-      } else {
-        fmt::print(err, "kvm-rr replay: one recording at a time\n");
-        return kExitUsage;
-      }
+    if (o.has("--timeout")) options.timeout = std::chrono::seconds(o.number("--timeout", 0));
+    if (o.has("--pass") && pass != "pmem") {
+      fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem)\n", pass);
+      return kExitUsage;
     }
-    if (dir_arg.empty()) {
+    if (o.has("--gdb") && (o.number("--gdb", 0) == 0 || o.number("--gdb", 0) > 65535)) {
+      fmt::print(err, "kvm-rr replay: --gdb needs a TCP port number (1-65535)\n");
+      return kExitUsage;
+    }
+    if (o.positional.size() > 1) {
+      fmt::print(err, "kvm-rr replay: one recording at a time\n");
+      return kExitUsage;
+    }
+    if (o.positional.empty()) {
       fmt::print(err, "{}", help());
       return kExitUsage;
     }
+    std::string dir_arg = o.positional[0];
     Install inst = Install::locate();
     if (!vmlinux_arg.empty()) inst.vmlinux = vmlinux_arg;
     std::string missing = inst.missing();
