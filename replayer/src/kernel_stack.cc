@@ -1,4 +1,5 @@
 #include "kvmrr/kernel_stack.h"
+#include "kvmrr/registers.h"
 
 #include <fmt/format.h>
 
@@ -12,7 +13,7 @@ namespace {
 // x86-64 Linux: task stacks are THREAD_SIZE (16 KiB, no KASAN) and aligned to it; struct
 // pt_regs (21 words) sits at the top of a task's stack.
 constexpr uint64_t kThreadSize = 16 * 1024;
-constexpr size_t kPtRegsWords = 21;
+constexpr size_t kPtRegsWords = kPtRegsNames.size();
 constexpr size_t kOrigAx = 15, kIp = 16, kCs = 17, kSp = 19;
 constexpr size_t kMaxFrames = 40;
 constexpr uint64_t kUserCs = 0x33;

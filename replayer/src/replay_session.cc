@@ -3,13 +3,9 @@
 #include <fmt/format.h>
 
 #include "kvmrr/recorder.h"
+#include "kvmrr/registers.h"
 
 namespace kvmrr {
-
-namespace {
-const char* const kRegNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
-}
 
 ReplaySession::ReplaySession(const Recording& recording, const Vmlinux* vmlinux)
     : reader_(recording.open_events()), vmlinux_(vmlinux) {}
@@ -146,7 +142,7 @@ std::string ReplaySession::report() const {
       out += "           ";
       for (int j = i; j < i + 4; j++) {
         bool differs = other && other->gpr[j] != r.gpr[j];
-        out += fmt::format(" {}{}={:#018x}", differs ? "*" : "", kRegNames[j], r.gpr[j]);
+        out += fmt::format(" {}{}={:#018x}", differs ? "*" : "", kGprNames[j], r.gpr[j]);
       }
       out += "\n";
     }

@@ -12,6 +12,7 @@
 #include "kvmrr/error.h"
 #include "kvmrr/guest-abi.h"
 #include "kvmrr/guest_records.h"
+#include "kvmrr/registers.h"
 
 namespace kvmrr {
 
@@ -525,16 +526,13 @@ namespace {
 // user register file (pt_regs order), else the first differing byte.
 std::string data_difference(const Event& got, const Event& want) {
   if (got.data == want.data) return "";
-  static constexpr const char* kPtRegs[] = {"r15", "r14", "r13", "r12", "bp", "bx", "r11",
-                                            "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
-                                            "orig_ax", "ip", "cs", "flags", "sp", "ss"};
-  if (is_user_entry(got) && got.data.size() == want.data.size() && got.data.size() == sizeof(uint64_t) * 21) {
+  if (is_user_entry(got) && got.data.size() == want.data.size() && got.data.size() == sizeof(uint64_t) * kPtRegsNames.size()) {
     std::string out = "; user registers differ:";
-    for (size_t i = 0; i < 21; i++) {
+    for (size_t i = 0; i < kPtRegsNames.size(); i++) {
       uint64_t a, b;
       memcpy(&a, got.data.data() + i * 8, 8);
       memcpy(&b, want.data.data() + i * 8, 8);
-      if (a != b) out += fmt::format(" {} {:#x} (replayed) vs {:#x} (recorded)", kPtRegs[i], a, b);
+      if (a != b) out += fmt::format(" {} {:#x} (replayed) vs {:#x} (recorded)", kPtRegsNames[i], a, b);
     }
     return out;
   }

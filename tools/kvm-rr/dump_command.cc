@@ -10,6 +10,7 @@
 #include "kvmrr/guest-abi.h"
 #include "kvmrr/recorder.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
@@ -40,21 +41,17 @@ std::unique_ptr<Vmlinux> kernel_for(const Recording& rec, const std::string& giv
 // order, as the guest logs them), the vCPU's registers where the recorder checked them, or
 // the bytes themselves (user reads, DMA, page-table entries: the first 64).
 std::string describe_data(const Event& e) {
-  static constexpr const char* kPtRegs[KVMRR_USER_REGS] = {
-      "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax",
-      "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"};
-  static constexpr const char* kGprs[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                            "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  static_assert(kPtRegsNames.size() == KVMRR_USER_REGS);
   std::string s;
   if (is_user_entry(e) && e.data.size() == KVMRR_USER_REGS * 8) {
     for (int i = 0; i < KVMRR_USER_REGS; i++) {
       uint64_t v;
       memcpy(&v, e.data.data() + i * 8, 8);
-      s += fmt::format("{}{}={:#x}", i ? " " : "", kPtRegs[i], v);
+      s += fmt::format("{}{}={:#x}", i ? " " : "", kPtRegsNames[i], v);
     }
   } else if (e.digest) {
     if (std::optional<KvmrrRegs> r = unpack_regs(e.data)) {
-      for (int i = 0; i < 16; i++) s += fmt::format("{}={:#x} ", kGprs[i], r->gpr[i]);
+      for (int i = 0; i < 16; i++) s += fmt::format("{}={:#x} ", kGprNames[i], r->gpr[i]);
       s += fmt::format("rip={:#x} rflags={:#x} cpl={}", r->rip, r->rflags, r->cpl);
     }
   }
