@@ -23,7 +23,10 @@ run "$LAB" run --cpus 1 --timeout 1500 --out "$WORK/out" -- "SMP_WORKLOAD='${SMP
 for smp in 2 4; do
   rec=$WORK/out/smp$smp
   [ "$(cat "$WORK/out/smp$smp.status")" = 0 ] ||
-    { tail -n 40 "$WORK/out/smp$smp.out"; fail "record --accel kvm --smp $smp: exit $(cat "$WORK/out/smp$smp.status")"; }
+    { # A stall report's head (holder, each vCPU's state) first: the stacks after it are long.
+      grep -m 1 -A 8 "has not changed hands" "$WORK/out/smp$smp.out" || true
+      tail -n 40 "$WORK/out/smp$smp.out"
+      fail "record --accel kvm --smp $smp: exit $(cat "$WORK/out/smp$smp.status")"; }
   check_smp_recording "kvm-smp$smp" kvm "$smp" "$WORK/out/smp$smp.out" "$rec"
   replay_whole "kvm-smp$smp" "$rec"
 done
