@@ -2,7 +2,7 @@
  * kvm-rr-checkpoint N: marks checkpoint N in the guest's run, for replay passes (the pmem
  * crash-consistency checker names the states it checks by these numbers).
  *
- * It makes the checkpoint system call of kvm-rr/include/kvmrr/checkpoint.h:
+ * It makes the checkpoint system call of kvm-rr/abi/guest/kvmrr/checkpoint.h:
  * syscall(KVMRR_SYSCALL_CHECKPOINT, N). No kernel implements that number, so the call
  * returns -1 with errno ENOSYS and changes nothing; the recording holds it as one kernel
  * entry from user mode with N in RDI, which is all a pass needs. ENOSYS is success here

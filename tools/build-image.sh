@@ -25,7 +25,7 @@ PMEM_ACE=$REPO_ROOT/guest/kvm-rr-pmem-ace.c
 # The pmem checker's guest half (kvm-rr pmem-check): mount, dump and fsck each image.
 PMEM_PROBE=$REPO_ROOT/guest/kvm-rr-pmem-probe
 FSDUMP=$REPO_ROOT/guest/kvm-rr-fsdump.c
-KVMRR_INCLUDE=$REPO_ROOT/kvm-rr/include
+KVMRR_INCLUDE=$REPO_ROOT/kvm-rr/abi/guest
 CHECKPOINT_H=$KVMRR_INCLUDE/kvmrr/checkpoint.h
 
 out_link=${1:?usage: $0 OUT_LINK}

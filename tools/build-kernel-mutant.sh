@@ -19,7 +19,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 PATCH_DIR=$REPO_ROOT/guest-kernel-patches
-GUEST_ABI=$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h
+GUEST_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/guest-abi.h
 
 patch=${1:?usage: $0 PATCH OUT_LINK [NORMAL_LINK]}
 out_link=${2:?usage: $0 PATCH OUT_LINK [NORMAL_LINK]}

@@ -14,7 +14,7 @@ PATCH_DIR=$REPO_ROOT/guest-kernel-patches
 FRAGMENT=$PATCH_DIR/kvm-rr.config
 TARBALL=/usr/src/linux-source-6.1.tar.xz
 # The ring layout shared with QEMU is kvm-rr's; the kernel sees it as <uapi/linux/kvmrr.h>.
-GUEST_ABI=$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h
+GUEST_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/guest-abi.h
 
 install_headers() {
   local tree=$1

@@ -19,7 +19,7 @@ CONFIGURE_FLAGS=(--target-list=x86_64-softmmu --without-default-features --enabl
   --disable-werror --disable-debug-info)
 PATCH_DIR=$REPO_ROOT/qemu-patches
 # kvm-rr's headers QEMU compiles against: the core's C table and the guest ring layout.
-ABI_HEADERS=("$REPO_ROOT/kvm-rr/include/kvmrr/qemu-abi.h" "$REPO_ROOT/kvm-rr/include/kvmrr/guest-abi.h")
+ABI_HEADERS=("$REPO_ROOT/kvm-rr/abi/qemu/kvmrr/qemu-abi.h" "$REPO_ROOT/kvm-rr/abi/guest/kvmrr/guest-abi.h")
 # Firmware QEMU loads for our machines; Debian's seabios and qemu-system-data ship them.
 FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin
   /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin /usr/share/qemu/kvmvapic.bin

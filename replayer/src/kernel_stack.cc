@@ -45,8 +45,7 @@ std::string entry_of(const std::array<uint64_t, kPtRegsWords>& pt, const Vmlinux
       if (slot) {
         uint64_t fn = 0;
         for (int i = 7; i >= 0; i--) fn = fn << 8 | (*slot)[i];
-        std::string name = vm.symbolize(fn);
-        if (name.rfind("0x", 0) != 0) what += fmt::format(" ({})", name.substr(0, name.find('+')));
+        if (auto name = vm.symbol_at(fn)) what += fmt::format(" ({})", name->substr(0, name->find('+')));
       }
     } else if (orig_ax >= 0xffffffffffffff00ull) {
       what = fmt::format("interrupt vector {:#x}", ~orig_ax & 0xff);
@@ -59,7 +58,7 @@ std::string entry_of(const std::array<uint64_t, kPtRegsWords>& pt, const Vmlinux
 
 }  // namespace
 
-std::string describe_kernel_stack(const KvmrrRegs& regs, const Vmlinux& vm, const GuestRead& read) {
+std::string describe_kernel_stack(const Regs& regs, const Vmlinux& vm, const GuestRead& read) {
   uint64_t rsp = regs.gpr[4];
   if (rsp < kKernelBase || !read) return "";
   uint64_t top = (rsp | (kThreadSize - 1)) + 1;

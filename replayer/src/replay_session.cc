@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "kvmrr/recorder.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/registers.h"
 
 namespace kvmrr {
@@ -43,12 +43,11 @@ bool ReplaySession::finished() { return at_end() && reader_->end().complete; }
 
 std::string ReplaySession::sym(uint64_t rip) const {
   if (!vmlinux_ || rip < 0xffff800000000000ull) return fmt::format("{:#x}", rip);
-  std::string name = vmlinux_->symbolize(rip);
-  if (name.rfind("0x", 0) == 0) return name;  // outside every symbol
-  return fmt::format("{:#x} <{}>", rip, name);
+  std::optional<std::string> name = vmlinux_->symbol_at(rip);
+  return name ? fmt::format("{:#x} <{}>", rip, *name) : fmt::format("{:#x}", rip);
 }
 
-void ReplaySession::diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual,
+void ReplaySession::diverge(std::string what, uint32_t vcpu, const Regs* actual,
                             bool have_expected) {
   Divergence d;
   d.event_index = consumed_;
@@ -66,7 +65,7 @@ const Event* ReplaySession::take() {
   return consume();
 }
 
-void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const KvmrrRegs* actual) {
+void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const Regs* actual) {
   if (divergence_) return;
   diverge(std::move(what), vcpu, actual, fill());
 }
@@ -80,7 +79,7 @@ const Event* ReplaySession::consume() {
   return &recent_.back();
 }
 
-const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const KvmrrRegs& regs) {
+const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const Regs& regs) {
   if (divergence_) return nullptr;
   if (!fill()) {
     diverge(fmt::format("the replayed kernel reached a {} at {} on vCPU {}, but the log has no "
@@ -128,15 +127,13 @@ const Event* ReplaySession::expect_entry(uint32_t vcpu) {
 
 std::string ReplaySession::report() const {
   if (!divergence_) return "no divergence\n";
-  std::function<std::string(uint64_t)> symbolize;
-  if (vmlinux_) symbolize = [this](uint64_t a) { return vmlinux_->symbolize(a); };
   const Divergence& d = *divergence_;
   std::string out = fmt::format("DIVERGED at event {} on vCPU {}: {}\n", d.event_index, d.vcpu, d.what);
   if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index,
-                                     describe(*d.expected, symbolize));
-  std::optional<KvmrrRegs> want;
+                                     describe(*d.expected, vmlinux_));
+  std::optional<Regs> want;
   if (d.expected && d.expected->digest) want = unpack_regs(d.expected->data);
-  auto regs = [&](const char* label, const KvmrrRegs& r, const KvmrrRegs* other) {
+  auto regs = [&](const char* label, const Regs& r, const Regs* other) {
     out += fmt::format("  {}rip={} rflags={:#x} cpl={}\n", label, sym(r.rip), r.rflags, r.cpl);
     for (int i = 0; i < 16; i += 4) {
       out += "           ";
@@ -155,7 +152,7 @@ std::string ReplaySession::report() const {
     uint64_t idx = d.recent_first_index;
     for (const Event& e : d.recent) {
       out += fmt::format("    #{} {}\n", idx++,
-                         describe(e, symbolize));
+                         describe(e, vmlinux_));
     }
   }
   return out;

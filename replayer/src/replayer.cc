@@ -13,6 +13,7 @@
 #include "kvmrr/guest-abi.h"
 #include "kvmrr/guest_records.h"
 #include "kvmrr/registers.h"
+#include "kvmrr/replay_verdict.h"
 
 namespace kvmrr {
 
@@ -42,42 +43,42 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
                          fmt::format("recorded with accelerator '{}'", m.accel));
   }
-  if (m.smp < 1 || m.smp > KVMRR_REPLAY_MAX_VCPUS) {
+  if (m.smp < 1 || m.smp > kMaxVcpus) {
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
                          fmt::format("recorded with {} vCPUs; replay handles 1 to {}", m.smp,
-                                     KVMRR_REPLAY_MAX_VCPUS));
+                                     kMaxVcpus));
   }
-  auto ring = m.extra.find("guest_ring_gpa");
-  if (ring == m.extra.end() || !ring->is_number_unsigned()) {
+  if (!m.guest_ring_gpa) {
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
                          "no guest_ring_gpa: the guest kernel had not registered its event ring");
   }
-  info_.guest_ring_gpa = ring->get<uint64_t>();
-  info_.hook_tsc = hook(vmlinux_, "kvmrr_tsc");
-  info_.hook_user_read = hook(vmlinux_, "kvmrr_user_read");
-  info_.hook_user_value = hook(vmlinux_, "kvmrr_user_value");
-  info_.hook_entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
-  info_.hook_yield_point = hook(vmlinux_, "kvmrr_yield_point");
-  entry_performed_.assign(KVMRR_REPLAY_MAX_VCPUS, false);
-  chunks_ahead_.assign(KVMRR_REPLAY_MAX_VCPUS, 0);
-  info_.smp = m.smp;
+  hooks_.guest_ring_gpa = m.guest_ring_gpa;
+  hooks_.tsc = hook(vmlinux_, "kvmrr_tsc");
+  hooks_.user_read = hook(vmlinux_, "kvmrr_user_read");
+  hooks_.user_value = hook(vmlinux_, "kvmrr_user_value");
+  hooks_.entry_log = hook(vmlinux_, "kvmrr_log_user_entry");
+  hooks_.yield_point = hook(vmlinux_, "kvmrr_yield_point");
+  entry_performed_.assign(kMaxVcpus, false);
+  chunks_ahead_.assign(kMaxVcpus, 0);
+  hooks_.smp = m.smp;
   load_cpuid_table(m);
 
   // One pass over the log for what replay must know ahead: every yield window (the ring's
   // yield_target makes the kernel open it) and totals for progress.
-  yield_windows_.resize(KVMRR_REPLAY_MAX_VCPUS);
-  next_window_.assign(KVMRR_REPLAY_MAX_VCPUS, 0);
+  yield_windows_.resize(kMaxVcpus);
+  next_window_.assign(kMaxVcpus, 0);
   auto reader = recording_.open_events();
   for (Event e; reader->next(e);) {
     total_events_++;
-    if (e.type == EventType::YieldWindow && e.vcpu < KVMRR_REPLAY_MAX_VCPUS && e.nargs > 0) {
+    if (e.type == EventType::YieldWindow && e.vcpu < kMaxVcpus && e.nargs > 0) {
       // Kernels before the pending bits logged 0: an interrupt window.
       uint64_t pending = e.nargs > 1 && e.args[1] ? e.args[1] : KVMRR_PENDING_IRQ;
       yield_windows_[e.vcpu].push_back({e.args[0], e.rip, pending});
     }
   }
-  for (size_t v = 0; v < KVMRR_REPLAY_MAX_VCPUS; v++) {
-    info_.yield_target[v] = yield_windows_[v].empty() ? kNoWindow : yield_windows_[v][0].count;
+  hooks_.yield_target.resize(kMaxVcpus);
+  for (size_t v = 0; v < kMaxVcpus; v++) {
+    hooks_.yield_target[v] = yield_windows_[v].empty() ? kNoWindow : yield_windows_[v][0].count;
   }
   started_ = last_progress_ = std::chrono::steady_clock::now();
 }
@@ -121,7 +122,7 @@ Replayer::Step Replayer::fed(const Event& e) {
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where,
+Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where,
                                      uint32_t size, uint64_t* value) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(type, vcpu, regs);
@@ -137,17 +138,17 @@ Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const KvmrrR
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size,
+Replayer::Step Replayer::io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size,
                                uint64_t* value) {
   return device_read(EventType::IoIn, vcpu, regs, port, size, value);
 }
 
-Replayer::Step Replayer::mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size,
+Replayer::Step Replayer::mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size,
                                    uint64_t* value) {
   return device_read(EventType::Mmio, vcpu, regs, gpa, size, value);
 }
 
-Replayer::Step Replayer::sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted,
+Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted,
                                     int32_t* vector, bool* switched) {
   *vector = -1;
   *switched = false;
@@ -223,7 +224,7 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64
   }
 }
 
-Replayer::Step Replayer::interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector) {
+Replayer::Step Replayer::interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(EventType::Interrupt, vcpu, regs);
   if (!e) return Step::Stop;
@@ -234,7 +235,7 @@ Replayer::Step Replayer::interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
+Replayer::Step Replayer::user_entry(uint32_t vcpu, UserEntry* entry) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
   if (!e) return Step::Stop;
@@ -242,22 +243,22 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
     session_.diverge_here(fmt::format("kernel entry with a {}-byte register file", e->data.size()), vcpu, nullptr);
     return Step::Stop;
   }
-  *entry = KvmrrUserEntry{};
+  *entry = UserEntry{};
   entry->vector = static_cast<uint32_t>(e->args[0]);
   switch (e->type) {
     case EventType::Syscall:
-      entry->kind = KVMRR_ENTRY_SYSCALL;
+      entry->kind = UserEntry::Kind::Syscall;
       break;
     case EventType::Exception:
-      entry->kind = KVMRR_ENTRY_EXCEPTION;
+      entry->kind = UserEntry::Kind::Exception;
       entry->error_code = e->args[1];
       entry->cr2 = e->args[2];
       break;
     default:
-      entry->kind = KVMRR_ENTRY_INTERRUPT;
+      entry->kind = UserEntry::Kind::Interrupt;
       break;
   }
-  memcpy(entry->regs, e->data.data(), sizeof entry->regs);
+  memcpy(entry->regs.data(), e->data.data(), sizeof entry->regs);
   kernel_entries_++;
   if (vcpu < entry_performed_.size()) entry_performed_[vcpu] = true;
   return fed(*e);
@@ -265,14 +266,13 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
 
 // A snapshot taken between a vCPU's entry from user mode and the guest logging it leaves
 // that entry first in the log, though replay starts past it, in kernel mode.
-Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write,
-                                      void* opaque) {
+Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, const RamWrite& write) {
   if (vcpu < entry_performed_.size() && entry_performed_[vcpu]) {
     entry_performed_[vcpu] = false;
     return Step::Continue;
   }
   if (write) {
-    if (Step s = dma(vcpu, sync_count, KVMRR_DMA_IN_USER, write, opaque); s != Step::Continue) return s;
+    if (Step s = dma(vcpu, sync_count, DmaTiming::InUser, write); s != Step::Continue) return s;
   }
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
@@ -281,9 +281,9 @@ Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrR
   return fed(*e);
 }
 
-Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value) {
+Replayer::Step Replayer::tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t* value) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
-  KvmrrRegs at = regs;
+  Regs at = regs;
   at.rip = rip;
   const Event* e = session_.expect(EventType::Rdtsc, vcpu, at);
   if (!e) return Step::Stop;
@@ -291,9 +291,8 @@ Replayer::Step Replayer::tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip,
   return fed(*e);
 }
 
-Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
-                                   uint64_t len, uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write,
-                                   void* opaque) {
+Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr,
+                                   uint64_t len, uint32_t kind, uint64_t copy, const GuestWrite& write) {
   // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records. Shared
   // memory (io_uring rings, remote pages) comes at its kernel address. With a copy, the
   // kernel has read the bytes already (from replay's stale user memory): they go into its
@@ -302,7 +301,7 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
     if (uaddr >= kTaskSizeMax) return Step::Continue;
     len = std::min(len, kTaskSizeMax - uaddr);
   }
-  KvmrrRegs at = regs;
+  Regs at = regs;
   at.rip = rip;
   if (len) {
     if (Step s = my_turn(vcpu); s != Step::Continue) return s;
@@ -313,7 +312,7 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
     if (const Event* next = session_.peek(); !first && (next->vcpu != vcpu || next->type != type)) {
       // The guest's ring filled up after the last chunk: its flush is a sync point, where the
       // recorder logged device writes or left the vCPU. The rest comes after them.
-      return write_chunks_ahead(vcpu, at, uaddr, len, kind, copy, type, write, opaque);
+      return write_chunks_ahead(vcpu, at, uaddr, len, kind, copy, type, write);
     }
     const Event* e = session_.expect(type, vcpu, at);
     if (!e) return Step::Stop;
@@ -327,7 +326,7 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
       return Step::Stop;
     }
     bool done = false;
-    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, opaque, &done)) return Step::Stop;
+    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, &done)) return Step::Stop;
     if (fed(*e) == Step::Stop) return Step::Stop;
     if (done) break;
     uaddr += got;
@@ -337,9 +336,9 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_
   return Step::Continue;
 }
 
-Replayer::Step Replayer::user_value(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr,
-                                    uint64_t size, uint64_t* value, KvmrrGuestWriteFn write, void* opaque) {
-  KvmrrRegs at = regs;
+Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr,
+                                    uint64_t size, uint64_t* value, const GuestWrite& write) {
+  Regs at = regs;
   at.rip = rip;
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(EventType::Gfu, vcpu, at);
@@ -357,23 +356,23 @@ Replayer::Step Replayer::user_value(uint32_t vcpu, const KvmrrRegs& regs, uint64
   *value = v;
   // User memory then holds what the kernel last read there, as with copies; where it is not
   // mapped, the kernel's own load would have faulted, so it is.
-  write(opaque, uaddr, e->data.data(), size);
+  write(uaddr, e->data.data(), size);
   return fed(*e);
 }
 
 // Writes a logged chunk (at most n bytes asked) back into user memory; *done when the guest's
 // read stops there (a short copy, or a string's NUL). False after a divergence.
-bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind,
-                         uint64_t copy, KvmrrGuestWriteFn write, void* opaque, bool* done) {
+bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind,
+                         uint64_t copy, const GuestWrite& write, bool* done) {
   uint64_t uaddr = e.args[0], got = e.args[1];
   uint64_t to = copy ? copy : uaddr;
-  if (got && write(opaque, to, e.data.data(), got) != 0) {
+  if (got && write(to, e.data.data(), got) != 0) {
     session_.diverge_here(fmt::format("cannot put the {} logged user bytes {} {:#x}: not mapped in the "
                                       "replayed guest", got, copy ? "into the kernel's copy at" : "back at", to),
                           vcpu, &at);
     return false;
   }
-  if (copy && got) write(opaque, uaddr, e.data.data(), got);  // mapped: the kernel just read it
+  if (copy && got) write(uaddr, e.data.data(), got);  // mapped: the kernel just read it
   *done = got < n || (kind == KVMRR_UREAD_STRING && memchr(e.data.data(), 0, got));
   return true;
 }
@@ -381,9 +380,9 @@ bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uin
 // The guest copies the remaining chunks from user memory after the flush, with no hook of
 // its own: their bytes go into user memory now, and their events are consumed where the
 // guest appends them, right after that sync point (Replayer::sync_point).
-Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len,
+Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len,
                                             uint32_t kind, uint64_t copy, EventType type,
-                                            KvmrrGuestWriteFn write, void* opaque) {
+                                            const GuestWrite& write) {
   uint32_t ahead = 0;
   for (size_t nth = 0; len;) {
     const Event* e = session_.peek_vcpu(vcpu, nth++);
@@ -401,7 +400,7 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, 
       return Step::Stop;
     }
     bool done = false;
-    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, opaque, &done)) return Step::Stop;
+    if (!put_chunk(*e, vcpu, at, n, kind, copy, write, &done)) return Step::Stop;
     ahead++;
     if (done) break;
     uaddr += e->args[1];
@@ -412,7 +411,7 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, 
   return Step::Continue;
 }
 
-Replayer::Step Replayer::yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count,
+Replayer::Step Replayer::yield_point(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t count,
                                      uint32_t* open) {
   *open = 0;
   if (vcpu >= yield_windows_.size() || next_window_[vcpu] >= yield_windows_[vcpu].size()) {
@@ -421,7 +420,7 @@ Replayer::Step Replayer::yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint6
   const Window& w = yield_windows_[vcpu][next_window_[vcpu]];
   if (w.count != count) return Step::Continue;
   if (w.rip != rip) {
-    KvmrrRegs at = regs;
+    Regs at = regs;
     at.rip = rip;
     session_.diverge_here(fmt::format("yield point {} of vCPU {} is at {}; the log opens a window at yield "
                                       "point {} at {}", count, vcpu, session_.sym(rip), w.count,
@@ -452,10 +451,10 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   return fed(fed_event);
 }
 
-static const char* dma_when(uint64_t during_io) {
-  return during_io == KVMRR_DMA_IN_ACCESS   ? " (inside a device access)"
-         : during_io == KVMRR_DMA_BEFORE_RUN ? " (before the vCPU ran)"
-         : during_io == KVMRR_DMA_IN_USER    ? " (in user mode)"
+static const char* dma_when(DmaTiming during_io) {
+  return during_io == DmaTiming::InAccess   ? " (inside a device access)"
+         : during_io == DmaTiming::BeforeRun ? " (before the vCPU ran)"
+         : during_io == DmaTiming::InUser    ? " (in user mode)"
                                              : "";
 }
 
@@ -464,43 +463,43 @@ static const char* dma_when(uint64_t during_io) {
 // writes made while the vCPU was parked there, not those made once it had gone on to user
 // mode (the recorded vCPU ran the rest of its way out of the kernel before them); about to
 // enter the kernel, both.
-static bool dma_due_at(uint64_t made, uint32_t at) {
+static bool dma_due_at(DmaTiming made, DmaTiming at) {
   switch (at) {
-    case KVMRR_DMA_IN_ACCESS:
-      return made == KVMRR_DMA_IN_ACCESS;
-    case KVMRR_DMA_AT_SYNC_POINT:
-      return made == KVMRR_DMA_AT_SYNC_POINT;
-    case KVMRR_DMA_IN_USER:
-      return made == KVMRR_DMA_AT_SYNC_POINT || made == KVMRR_DMA_IN_USER;
-    default:
+    case DmaTiming::InAccess:
+      return made == DmaTiming::InAccess;
+    case DmaTiming::AtSyncPoint:
+      return made == DmaTiming::AtSyncPoint;
+    case DmaTiming::InUser:
+      return made == DmaTiming::AtSyncPoint || made == DmaTiming::InUser;
+    case DmaTiming::BeforeRun:
       return false;
   }
+  return false;
 }
 
-Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write,
-                             void* opaque) {
+Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming during_io, const RamWrite& write) {
   if (const Event* head = session_.peek(); head && head->vcpu != vcpu) {
     // Another vCPU's event is next: wait if this vCPU's next one is a device write due here.
-    if (during_io == KVMRR_DMA_BEFORE_RUN) return Step::Continue;
+    if (during_io == DmaTiming::BeforeRun) return Step::Continue;
     const Event* mine = session_.peek_vcpu(vcpu);
     bool due = mine && (mine->type == EventType::Dma || mine->type == EventType::Pte) && mine->nargs >= 4 &&
-               mine->args[2] <= sync_count && dma_due_at(mine->args[3], during_io);
+               mine->args[2] <= sync_count && dma_due_at(DmaTiming(mine->args[3]), during_io);
     return due ? Step::Wait : Step::Continue;
   }
   for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
                        e->vcpu == vcpu;) {
-    uint64_t made = e->args[3];
-    if (during_io == KVMRR_DMA_BEFORE_RUN) {
+    DmaTiming made = DmaTiming(e->args[3]);
+    if (during_io == DmaTiming::BeforeRun) {
       // Replay begins: only what devices wrote before the vCPU first ran.
-      if (made != KVMRR_DMA_BEFORE_RUN) break;
+      if (made != DmaTiming::BeforeRun) break;
     } else {
       // Inside a device access only that access's own writes are due; the others wait
       // for the next sync point or kernel entry. At a kernel sync point, writes made once
       // the vCPU was in user mode wait for its next kernel entry.
-      if (during_io == KVMRR_DMA_IN_ACCESS && made != KVMRR_DMA_IN_ACCESS && made != KVMRR_DMA_BEFORE_RUN) break;
-      if (during_io == KVMRR_DMA_AT_SYNC_POINT && made == KVMRR_DMA_IN_USER && e->args[2] == sync_count) break;
+      if (during_io == DmaTiming::InAccess && made != DmaTiming::InAccess && made != DmaTiming::BeforeRun) break;
+      if (during_io == DmaTiming::AtSyncPoint && made == DmaTiming::InUser && e->args[2] == sync_count) break;
       // Writes of a later sync point wait for it.
-      if (made != KVMRR_DMA_BEFORE_RUN && e->args[2] > sync_count) break;
+      if (made != DmaTiming::BeforeRun && e->args[2] > sync_count) break;
       if (e->args[2] != sync_count || !dma_due_at(made, during_io)) {
         session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
                                           "memory was made at sync point {}{}", vcpu, sync_count,
@@ -509,7 +508,7 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, uint32_t during
         return Step::Stop;
       }
     }
-    if (write(opaque, e->args[0], e->data.data(), e->data.size()) != 0) {
+    if (write(e->args[0], e->data.data(), e->data.size()) != 0) {
       session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
                                         "the replaying machine's RAM", e->data.size(), e->args[0]),
                             vcpu, nullptr);
@@ -551,11 +550,10 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
     session_.diverge_here(fmt::format("the replayed kernel's event ring is malformed: {}", err.what()), 0, nullptr);
     return Step::Stop;
   }
-  std::function<std::string(uint64_t)> symbolize = [this](uint64_t a) { return vmlinux_.symbolize(a); };
   for (Event& r : logged) {
     if (fed_.empty()) {
       session_.diverge_here(fmt::format("the replayed kernel logged an input replay did not feed it: {}",
-                                        describe(r, symbolize)),
+                                        describe(r, &vmlinux_)),
                             r.vcpu, nullptr);
       return Step::Stop;
     }
@@ -563,8 +561,8 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
     fed_.pop_front();
     want.digest = r.digest = 0;
     if (!(r == want)) {
-      session_.diverge_here(fmt::format("the replayed kernel logged {}; it was fed {}{}", describe(r, symbolize),
-                                        describe(want, symbolize), data_difference(r, want)),
+      session_.diverge_here(fmt::format("the replayed kernel logged {}; it was fed {}{}", describe(r, &vmlinux_),
+                                        describe(want, &vmlinux_), data_difference(r, want)),
                             r.vcpu, nullptr);
       return Step::Stop;
     }
@@ -573,21 +571,8 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
 }
 
 void Replayer::load_cpuid_table(const RecordingMeta& m) {
-  auto t = m.extra.find("cpuid");
-  if (t == m.extra.end()) return;  // recordings from before the table: QEMU's model answers
-  auto bad = [&](const std::string& why) {
-    return RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(), "cpuid table: " + why);
-  };
-  if (!t->is_object() || !t->contains("entries") || !(*t)["entries"].is_array()) throw bad("no entries");
-  for (const auto& e : (*t)["entries"]) {
-    if (!e.is_array() || e.size() != 6) throw bad("an entry is not [leaf, subleaf, eax, ebx, ecx, edx]");
-    std::array<uint32_t, 6> v{};
-    for (size_t i = 0; i < 6; i++) {
-      if (!e[i].is_number_unsigned() || e[i].get<uint64_t>() > UINT32_MAX) throw bad("a value is not a 32-bit number");
-      v[i] = e[i].get<uint32_t>();
-    }
-    cpuid_[{v[0], v[1]}] = {v[2], v[3], v[4], v[5]};
-  }
+  // Recordings from before the table have none: QEMU's model answers then.
+  for (const CpuidEntry& e : m.cpuid) cpuid_[{e.leaf, e.subleaf}] = {e.eax, e.ebx, e.ecx, e.edx};
   if (auto b = cpuid_.find({0, 0}); b != cpuid_.end()) cpuid_max_basic_ = b->second[0];
   if (auto x = cpuid_.find({0x80000000u, 0}); x != cpuid_.end()) cpuid_max_ext_ = x->second[0];
 }
@@ -596,51 +581,41 @@ bool Replayer::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
   bool covered = cpuid_.count({0, 0}) &&
                  (leaf <= cpuid_max_basic_ || (leaf >= 0x80000000u && leaf <= cpuid_max_ext_));
   if (!covered) return false;
-  auto it = cpuid_.find({leaf, kvmrr_cpuid_has_subleaves(leaf) ? subleaf : 0});
+  auto it = cpuid_.find({leaf, cpuid_has_subleaves(leaf) ? subleaf : 0});
   for (int i = 0; i < 4; i++) out[i] = it == cpuid_.end() ? 0 : it->second[i];
   return true;
 }
 
 int Replayer::finish(const GuestRead& read) {
   using namespace std::chrono;
-  double seconds = duration<double>(steady_clock::now() - started_).count();
-  nlohmann::json j;
-  j["recording"] = recording_.dir().string();
-  j["events_replayed"] = session_.consumed();
-  j["events_total"] = total_events_;
-  j["kernel_entries"] = kernel_entries_;
-  j["seconds"] = seconds;
+  using Result = ReplayVerdict::Result;
+  ReplayVerdict v;
+  v.recording = recording_.dir().string();
+  v.events_replayed = session_.consumed();
+  v.events_total = total_events_;
+  v.kernel_entries = kernel_entries_;
+  v.seconds = duration<double>(steady_clock::now() - started_).count();
   int status;
   if (const auto& d = session_.divergence()) {
-    j["result"] = "diverged";
     std::string report = session_.report();
     if (d->actual) report += describe_kernel_stack(*d->actual, vmlinux_, read);
-    j["divergence"] = {{"event_index", d->event_index}, {"vcpu", d->vcpu}, {"what", d->what},
-                       {"report", report}};
+    v.result = Result::Diverged;
+    v.divergence = ReplayVerdict::Divergence{d->event_index, d->vcpu, d->what, report};
     fprintf(stderr, "%s", report.c_str());
     status = 1;
   } else if (log_ended_) {
     const StreamEnd& end = session_.stream_end();
-    j["recording_complete"] = end.complete;
-    if (end.complete) {
-      j["result"] = "ok";
-    } else {
-      j["result"] = "incomplete";
-      j["incomplete_reason"] = end.reason;
-    }
+    v.result = end.complete ? Result::Ok : Result::Incomplete;
+    if (!end.complete) v.incomplete_reason = end.reason;
     status = 0;
   } else {
-    j["result"] = "stopped";
-    j["what"] = "replay stopped before the end of the log without a divergence";
+    v.result = Result::Stopped;
     status = 2;
   }
-  std::filesystem::path out = recording_.dir() / "replay.json";
-  std::ofstream f(out.string() + ".tmp");
-  f << j.dump(1) << "\n";
-  f.close();
-  std::error_code ec;
-  if (!f || (std::filesystem::rename(out.string() + ".tmp", out, ec), ec)) {
-    fprintf(stderr, "kvm-rr replay: cannot write %s\n", out.c_str());
+  try {
+    v.write(recording_.dir());
+  } catch (const RecordingError& e) {
+    fprintf(stderr, "kvm-rr replay: %s\n", e.what());
     return 2;
   }
   return status;

@@ -28,8 +28,8 @@ struct FakeStack {
   }
 };
 
-KvmrrRegs at_rsp(uint64_t rsp) {
-  KvmrrRegs r{};
+Regs at_rsp(uint64_t rsp) {
+  Regs r{};
   r.gpr[4] = rsp;
   r.rip = 0xffffffff81000000ull;
   return r;

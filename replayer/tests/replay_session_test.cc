@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kvmrr/guest-abi.h"
 #include "kvmrr/recorder.h"
 #include "test_util.h"
 
@@ -12,8 +13,8 @@ namespace {
 
 using testing::TempDir;
 
-KvmrrRegs regs_at(uint64_t rip, uint64_t rax = 0) {
-  KvmrrRegs r{};
+Regs regs_at(uint64_t rip, uint64_t rax = 0) {
+  Regs r{};
   r.rip = rip;
   r.gpr[0] = rax;
   return r;
@@ -23,8 +24,8 @@ KvmrrRegs regs_at(uint64_t rip, uint64_t rax = 0) {
 // ring, then device reads in the kernel, then a kernel-mode interrupt.
 std::filesystem::path make_recording(const TempDir& d, int io_reads) {
   std::string dir = (d.path() / "rec").string();
-  KvmrrRecordInfo info{};
-  info.dir = dir.c_str();
+  RecordSetup info;
+  info.dir = dir;
   info.smp = 1;
   Recorder r(info);
   std::ofstream(r.snapshot_path()) << "s";

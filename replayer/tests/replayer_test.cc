@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "kvmrr/guest-abi.h"
 #include "kvmrr/recorder.h"
 #include "test_util.h"
 
@@ -19,8 +20,8 @@ using Step = Replayer::Step;
 
 constexpr uint64_t kRingGpa = 0x1b61000;
 
-KvmrrRegs regs_at(uint64_t rip) {
-  KvmrrRegs r{};
+Regs regs_at(uint64_t rip) {
+  Regs r{};
   r.rip = rip;
   return r;
 }
@@ -28,17 +29,16 @@ KvmrrRegs regs_at(uint64_t rip) {
 // Builds a recording through the Recorder, as QEMU does, against the fake vmlinux.
 class RecordingBuilder {
  public:
-  explicit RecordingBuilder(const TempDir& d, const std::vector<KvmrrCpuidEntry>& cpuid = {},
+  explicit RecordingBuilder(const TempDir& d, const std::vector<CpuidEntry>& cpuid = {},
                             const char* accel = "tcg")
       : dir_((d.path() / "rec").string()) {
-    setenv("KVMRR_VMLINUX", KVMRR_FAKE_VMLINUX, 1);
-    KvmrrRecordInfo info{};
-    info.dir = dir_.c_str();
+    RecordSetup info;
+    info.dir = dir_;
     info.accel = accel;
-    info.cpuid = cpuid.data();
-    info.cpuid_count = cpuid.size();
+    info.cpuid = cpuid;
     info.smp = 1;
     info.guest_ring_gpa = kRingGpa;
+    info.vmlinux = KVMRR_FAKE_VMLINUX;
     rec_ = std::make_unique<Recorder>(info);
     std::ofstream(rec_->snapshot_path()) << "s";
   }
@@ -78,7 +78,7 @@ class RecordingBuilder {
     e.regs[16] = rip;
     guest(&e, sizeof e);
   }
-  void dma(uint64_t sync, uint32_t in_io, uint64_t ram_addr, const std::string& bytes) {
+  void dma(uint64_t sync, DmaTiming in_io, uint64_t ram_addr, const std::string& bytes) {
     rec_->log_dma(0, sync, in_io, ram_addr, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
   std::filesystem::path finish() {
@@ -95,9 +95,13 @@ class RecordingBuilder {
 // Guest memory as the replaying QEMU would write it: address -> bytes.
 struct Memory {
   std::map<uint64_t, std::string> writes;
-  static int write(void* opaque, uint64_t addr, const void* buf, size_t len) {
-    static_cast<Memory*>(opaque)->writes[addr] = std::string(static_cast<const char*>(buf), len);
+  int write(uint64_t addr, const void* buf, size_t len) {
+    writes[addr] = std::string(static_cast<const char*>(buf), len);
     return 0;
+  }
+  // What replay writes with.
+  std::function<int(uint64_t, const void*, size_t)> writer() {
+    return [this](uint64_t a, const void* b, size_t n) { return write(a, b, n); };
   }
 };
 
@@ -114,7 +118,7 @@ struct Memory {
 struct SyncCheck {
   int32_t vector = -1;
   bool switched = false;
-  Step operator()(Replayer& r, uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted) {
+  Step operator()(Replayer& r, uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted) {
     return r.sync_point(vcpu, regs, sync_count, halted, &vector, &switched);
   }
 };
@@ -132,13 +136,13 @@ TEST(Replayer, FindsHooksBySymbolAndTheFirstWindow) {
   b.window(0xffffffff81000020, 7);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Vmlinux v(KVMRR_FAKE_VMLINUX);
-  EXPECT_EQ(r.info().hook_tsc, *v.symbol("kvmrr_tsc"));
-  EXPECT_EQ(r.info().hook_user_read, *v.symbol("kvmrr_user_read"));
-  EXPECT_EQ(r.info().hook_user_value, *v.symbol("kvmrr_user_value"));
-  EXPECT_EQ(r.info().hook_yield_point, *v.symbol("kvmrr_yield_point"));
-  EXPECT_EQ(r.info().guest_ring_gpa, kRingGpa);
-  EXPECT_EQ(r.info().yield_target[0], 7u);
-  EXPECT_EQ(r.info().yield_target[1], UINT64_MAX);
+  EXPECT_EQ(r.hooks().tsc, *v.symbol("kvmrr_tsc"));
+  EXPECT_EQ(r.hooks().user_read, *v.symbol("kvmrr_user_read"));
+  EXPECT_EQ(r.hooks().user_value, *v.symbol("kvmrr_user_value"));
+  EXPECT_EQ(r.hooks().yield_point, *v.symbol("kvmrr_yield_point"));
+  EXPECT_EQ(r.hooks().guest_ring_gpa, kRingGpa);
+  EXPECT_EQ(r.hooks().yield_target[0], 7u);
+  EXPECT_EQ(r.hooks().yield_target[1], UINT64_MAX);
 }
 
 // Replay answers CPUID from the recorded table (a KVM recording's CPU, say), not from the
@@ -169,30 +173,30 @@ TEST(Replayer, AnswersCpuidFromTheRecordedTable) {
   EXPECT_FALSE(r.cpuid(8, 0, out));            // beyond the basic leaves
   EXPECT_FALSE(r.cpuid(0x40000000u, 0, out));  // hypervisor leaves were not recorded
   EXPECT_FALSE(r.cpuid(0x80000009u, 0, out));
-  EXPECT_EQ(r.info().smp, 1u);
+  EXPECT_EQ(r.hooks().smp, 1u);
 }
 
 TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   TempDir d;
   RecordingBuilder b(d);
-  b.dma(5, false, 0x1000, "ab");
-  b.dma(6, true, 0x2000, "cd");   // inside the vCPU's device access at sync point 6
-  b.dma(6, false, 0x3000, "ef");  // while parked at sync point 6
+  b.dma(5, DmaTiming::AtSyncPoint, 0x1000, "ab");
+  b.dma(6, DmaTiming::InAccess, 0x2000, "cd");   // inside the vCPU's device access at sync point 6
+  b.dma(6, DmaTiming::AtSyncPoint, 0x3000, "ef");  // while parked at sync point 6
   b->log_interrupt(0, regs_at(0xffffffff81000100), 0xec, 6);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.dma(0, 5, false, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 5, DmaTiming::AtSyncPoint, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes.size(), 1u);
   EXPECT_EQ(m.writes[0x1000], "ab");
   // At sync point 5 nothing else is due; a device access there owns no write either.
-  ASSERT_EQ(r.dma(0, 5, false, Memory::write, &m), Step::Continue);
-  ASSERT_EQ(r.dma(0, 5, true, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 5, DmaTiming::AtSyncPoint, m.writer()), Step::Continue);
+  ASSERT_EQ(r.dma(0, 5, DmaTiming::InAccess, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes.size(), 1u);
-  ASSERT_EQ(r.dma(0, 6, true, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 6, DmaTiming::InAccess, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes[0x2000], "cd");
   EXPECT_EQ(m.writes.count(0x3000), 0u) << "a parked write was applied inside a device access";
   SyncCheck sync;
-  ASSERT_EQ(r.dma(0, 6, false, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 6, DmaTiming::AtSyncPoint, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes[0x3000], "ef");
   ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 6, false), Step::Continue);
   EXPECT_EQ(sync.vector, 0xec);
@@ -206,31 +210,31 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
 TEST(Replayer, DeviceWritesFromBeforeTheVcpuRanComeFirst) {
   TempDir d;
   RecordingBuilder b(d);
-  b.dma(0, KVMRR_DMA_BEFORE_RUN, 0x1000, "ab");
-  b.dma(0, KVMRR_DMA_AT_SYNC_POINT, 0x2000, "cd");  // later, with the vCPU in user mode
+  b.dma(0, DmaTiming::BeforeRun, 0x1000, "ab");
+  b.dma(0, DmaTiming::AtSyncPoint, 0x2000, "cd");  // later, with the vCPU in user mode
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.dma(0, 0, KVMRR_DMA_BEFORE_RUN, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 0, DmaTiming::BeforeRun, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes.size(), 1u);
   EXPECT_EQ(m.writes[0x1000], "ab");
-  ASSERT_EQ(r.dma(0, 0, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.dma(0, 0, DmaTiming::AtSyncPoint, m.writer()), Step::Continue);
   EXPECT_EQ(m.writes[0x2000], "cd");
 
   TempDir d2;
   RecordingBuilder b2(d2);
-  b2.dma(0, KVMRR_DMA_BEFORE_RUN, 0x1000, "ab");
+  b2.dma(0, DmaTiming::BeforeRun, 0x1000, "ab");
   Replayer late(b2.finish(), KVMRR_FAKE_VMLINUX);
-  EXPECT_EQ(late.dma(0, 1, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &m), Step::Stop);
+  EXPECT_EQ(late.dma(0, 1, DmaTiming::AtSyncPoint, m.writer()), Step::Stop);
   EXPECT_TRUE(diverged_saying(late, "before the vCPU ran"));
 }
 
 TEST(Replayer, ADeviceWriteWhoseSyncPointPassedIsADivergence) {
   TempDir d;
   RecordingBuilder b(d);
-  b.dma(3, false, 0x1000, "ab");
+  b.dma(3, DmaTiming::AtSyncPoint, 0x1000, "ab");
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  EXPECT_EQ(r.dma(0, 4, false, Memory::write, &m), Step::Stop);
+  EXPECT_EQ(r.dma(0, 4, DmaTiming::AtSyncPoint, m.writer()), Step::Stop);
   EXPECT_TRUE(diverged_saying(r, "sync point 3"));
   EXPECT_TRUE(m.writes.empty());
 }
@@ -316,7 +320,7 @@ TEST(Replayer, DeviceWriteAfterADescheduleWaitsWithTheVcpuParked) {
   RecordingBuilder b(d);
   const uint8_t dev[] = {0xaa, 0xbb};
   b->log_deschedule(1, regs_at(0xffffffff81000020), 2);
-  b->log_dma(1, 2, KVMRR_DMA_AT_SYNC_POINT, 0x4000, dev, sizeof dev);
+  b->log_dma(1, 2, DmaTiming::AtSyncPoint, 0x4000, dev, sizeof dev);
   b->log_resume(0, regs_at(0xffffffff81000030), 1);
   b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 1);
   b->log_resume(1, regs_at(0xffffffff81000020), 2);
@@ -328,7 +332,7 @@ TEST(Replayer, DeviceWriteAfterADescheduleWaitsWithTheVcpuParked) {
   // Its own turn (the write): the check is redone at the same sync point.
   EXPECT_EQ(r.turn(), 1);
   Memory ram;
-  ASSERT_EQ(r.dma(1, 2, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.dma(1, 2, DmaTiming::AtSyncPoint, ram.writer()), Step::Continue) << r.session().report();
   EXPECT_EQ(ram.writes[0x4000], "\xaa\xbb");
   ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 2, false), Step::Wait) << r.session().report();
   EXPECT_EQ(r.turn(), 0);
@@ -351,33 +355,33 @@ TEST(Replayer, DeviceWriteMadeInUserModeWaitsForTheNextKernelEntry) {
   const uint8_t dev[] = {0x5a};
   // vCPU 1 at sync point 4 (its window), then in user mode: the write, anchored at 4.
   b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 9);
-  b->log_dma(1, 4, KVMRR_DMA_IN_USER, 0x5000, dev, sizeof dev);
+  b->log_dma(1, 4, DmaTiming::InUser, 0x5000, dev, sizeof dev);
   b->log_interrupt(1, regs_at(0x401000), 0xec, 4);  // stands for its next kernel entry
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   SyncCheck sync;
   Memory ram;
   // vCPU 0's turn first. vCPU 1, at its sync point 4 in kernel mode, runs on to user mode.
   EXPECT_EQ(r.turn(), 0);
-  ASSERT_EQ(r.dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.dma(1, 4, DmaTiming::AtSyncPoint, ram.writer()), Step::Continue) << r.session().report();
   ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000020), 4, false), Step::Continue) << r.session().report();
   EXPECT_TRUE(ram.writes.empty());
   // About to enter the kernel from user mode, it waits for its turn there.
-  EXPECT_EQ(r.dma(1, 4, KVMRR_DMA_IN_USER, Memory::write, &ram), Step::Wait);
+  EXPECT_EQ(r.dma(1, 4, DmaTiming::InUser, ram.writer()), Step::Wait);
   ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000030), 9, true), Step::Continue) << r.session().report();
   ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   EXPECT_EQ(r.turn(), 1);
-  ASSERT_EQ(r.dma(1, 4, KVMRR_DMA_IN_USER, Memory::write, &ram), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.dma(1, 4, DmaTiming::InUser, ram.writer()), Step::Continue) << r.session().report();
   EXPECT_EQ(ram.writes[0x5000], "\x5a");
   EXPECT_FALSE(r.session().divergence());
 
   // A write made at the sync point itself (the vCPU parked there) is still done there.
   TempDir d2;
   RecordingBuilder b2(d2);
-  b2->log_dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, 0x5000, dev, sizeof dev);
+  b2->log_dma(1, 4, DmaTiming::AtSyncPoint, 0x5000, dev, sizeof dev);
   b2->log_interrupt(1, regs_at(0xffffffff81000020), 0xec, 4);
   Replayer r2(b2.finish(), KVMRR_FAKE_VMLINUX);
   Memory ram2;
-  ASSERT_EQ(r2.dma(1, 4, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram2), Step::Continue) << r2.session().report();
+  ASSERT_EQ(r2.dma(1, 4, DmaTiming::AtSyncPoint, ram2.writer()), Step::Continue) << r2.session().report();
   EXPECT_EQ(ram2.writes[0x5000], "\x5a");
 }
 
@@ -397,12 +401,12 @@ TEST(Replayer, PassingADescheduleDiverges) {
 TEST(Replayer, DescheduleWithOtherRegistersDiverges) {
   TempDir d;
   RecordingBuilder b(d);
-  KvmrrRegs left = regs_at(0xffffffff81000020);
+  Regs left = regs_at(0xffffffff81000020);
   left.gpr[4] = 0xffffc90000001000;
   b->log_deschedule(0, left, 3);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   SyncCheck sync;
-  KvmrrRegs here = left;
+  Regs here = left;
   here.gpr[4] += 8;
   EXPECT_EQ(sync(r, 0, here, 3, false), Step::Stop);
   ASSERT_TRUE(r.session().divergence());
@@ -484,7 +488,7 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   std::string big(KVMRR_USER_CHUNK, 'x');
   constexpr uint64_t kKernelCopy = 0xffff888000200000;
   b.user_read(0xffffffff81000200, 0x10000, big, KVMRR_UREAD_COPY);
-  b.dma(5, KVMRR_DMA_AT_SYNC_POINT, 0x3000, "dev");
+  b.dma(5, DmaTiming::AtSyncPoint, 0x3000, "dev");
   b->log_deschedule(0, regs_at(0xffffffff81000220), 5);
   b->log_interrupt(1, regs_at(0xffffffff81000030), 0xec, 9);
   b->log_resume(0, regs_at(0xffffffff81000220), 5);
@@ -493,7 +497,7 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
-                        kKernelCopy, Memory::write, &m),
+                        kKernelCopy, m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[kKernelCopy], big);
@@ -502,7 +506,7 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
   // The flush: its sync point has the device write and the deschedule.
   Memory ram;
-  ASSERT_EQ(r.dma(0, 5, KVMRR_DMA_AT_SYNC_POINT, Memory::write, &ram), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.dma(0, 5, DmaTiming::AtSyncPoint, ram.writer()), Step::Continue) << r.session().report();
   EXPECT_EQ(ram.writes[0x3000], "dev");
   SyncCheck sync;
   ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Wait)
@@ -530,13 +534,13 @@ TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY, 0,
-                        Memory::write, &m),
+                        m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0x10000], big);
   EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
   // strncpy_from_user(dst, src, 4096): one record, ended by the NUL.
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000300, 0x20000, 4096, KVMRR_UREAD_STRING, 0, Memory::write, &m),
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000300, 0x20000, 4096, KVMRR_UREAD_STRING, 0, m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0x20000], std::string("/bin/sh\0", 8));
@@ -552,7 +556,7 @@ TEST(Replayer, SharedMemoryIsWrittenBackAtItsKernelAddress) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED, 0,
-                        Memory::write, &m),
+                        m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0xffff888001234040], std::string("\x07\0\0\0", 4));
@@ -564,7 +568,7 @@ TEST(Replayer, AUserReadAtAnotherAddressDiverges) {
   b.user_read(0xffffffff81000200, 0x10000, "abc", KVMRR_UREAD_COPY);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, 0, Memory::write, &m),
+  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, 0, m.writer()),
             Step::Stop);
   EXPECT_NE(r.session().report().find("the log read 3 bytes at 0x10000"), std::string::npos) << r.session().report();
   EXPECT_TRUE(m.writes.empty());
@@ -581,13 +585,13 @@ TEST(Replayer, AUserValueIsTheLoggedOne) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   uint64_t value = 0;  // what replay's load got
-  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152710, 4, &value, Memory::write, &m),
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152710, 4, &value, m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(value, 1u);
   EXPECT_EQ(m.writes[0x39152710], std::string("\x01\0\0\0", 4));
   value = 0xffff;
-  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152718, 2, &value, Memory::write, &m),
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152718, 2, &value, m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(value, 0x0302u);
@@ -602,7 +606,7 @@ TEST(Replayer, AUserValueOfAnotherSizeOrAddressDiverges) {
     Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
     Memory m;
     uint64_t value = 0;
-    EXPECT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, uaddr, size, &value, Memory::write, &m), Step::Stop);
+    EXPECT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, uaddr, size, &value, m.writer()), Step::Stop);
     EXPECT_TRUE(diverged_saying(r, "the log has 4 bytes at 0x39152710"));
     EXPECT_TRUE(m.writes.empty());
     EXPECT_EQ(value, 0u);
@@ -665,7 +669,7 @@ TEST(Replayer, AnEntryPerformedInAnotherTaskDiverges) {
   b.syscall(0x401000, 60, 39);  // exit_group, made by pid 39
   auto dir = b.finish();
   Replayer r(dir, KVMRR_FAKE_VMLINUX);
-  KvmrrUserEntry entry;
+  UserEntry entry;
   ASSERT_EQ(r.user_entry(0, &entry), Step::Continue) << r.session().report();
   // The replayed kernel returned to user mode in pid 40 and logs the entry there.
   kvmrr_entry_record logged{};
@@ -683,21 +687,21 @@ TEST(Replayer, AnEntryPerformedInAnotherTaskDiverges) {
 TEST(Replayer, AnEntryUnderWayAtTheSnapshotIsTakenWhenTheKernelLogsIt) {
   TempDir d;
   RecordingBuilder b(d);
-  b.dma(0, false, 0x1000, "ab");
+  b.dma(0, DmaTiming::AtSyncPoint, 0x1000, "ab");
   b.syscall(0x401000, 39);
   b.syscall(0x401010, 40);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   // The vCPU starts in kernel mode: the first entry is logged without replay performing it.
-  ASSERT_EQ(r.entry_logged(0, 0, Memory::write, &m), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.entry_logged(0, 0, m.writer()), Step::Continue) << r.session().report();
   EXPECT_EQ(m.writes[0x1000], "ab");
   // The next one replay performs, and its logging is then not another entry.
-  KvmrrUserEntry e{};
+  UserEntry e{};
   ASSERT_EQ(r.user_entry(0, &e), Step::Continue) << r.session().report();
-  EXPECT_EQ(e.kind, uint32_t(KVMRR_ENTRY_SYSCALL));
+  EXPECT_EQ(e.kind, UserEntry::Kind::Syscall);
   EXPECT_EQ(e.vector, 40u);
   EXPECT_EQ(e.regs[16], 0x401010u);
-  ASSERT_EQ(r.entry_logged(0, 0, Memory::write, &m), Step::Continue);
+  ASSERT_EQ(r.entry_logged(0, 0, m.writer()), Step::Continue);
   EXPECT_EQ(r.session().consumed(), 3u);
 }
 

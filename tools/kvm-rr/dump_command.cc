@@ -8,7 +8,7 @@
 #include "command.h"
 #include "install.h"
 #include "kvmrr/guest-abi.h"
-#include "kvmrr/recorder.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 #include "kvmrr/vmlinux.h"
@@ -27,12 +27,9 @@ std::unique_ptr<Vmlinux> kernel_for(const Recording& rec, const std::string& giv
   fs::path own = Install::locate().vmlinux;
   if (want.empty() || !fs::exists(own, ec)) return nullptr;
   try {
-    auto v = std::make_unique<Vmlinux>(own);
-    if (v->build_id() == want) return v;
-    fmt::print(err, "kvm-rr dump: not symbolizing: {} is not the recorded kernel (build-id {}, "
-                    "recording has {}); pass --vmlinux\n", own.string(), v->build_id(), want);
+    return std::make_unique<Vmlinux>(open_recorded_kernel(own, want));
   } catch (const RecordingError& e) {
-    fmt::print(err, "kvm-rr dump: not symbolizing: {}\n", e.what());
+    fmt::print(err, "kvm-rr dump: not symbolizing: {}; pass --vmlinux\n", e.what());
   }
   return nullptr;
 }
@@ -50,7 +47,7 @@ std::string describe_data(const Event& e) {
       s += fmt::format("{}{}={:#x}", i ? " " : "", kPtRegsNames[i], v);
     }
   } else if (e.digest) {
-    if (std::optional<KvmrrRegs> r = unpack_regs(e.data)) {
+    if (std::optional<Regs> r = unpack_regs(e.data)) {
       for (int i = 0; i < 16; i++) s += fmt::format("{}={:#x} ", kGprNames[i], r->gpr[i]);
       s += fmt::format("rip={:#x} rflags={:#x} cpl={}", r->rip, r->rflags, r->cpl);
     }
@@ -114,15 +111,13 @@ class DumpCommand : public Command {
       Recording rec = Recording::open(dir);
       std::unique_ptr<Vmlinux> vmlinux;
       if (list) vmlinux = kernel_for(rec, vmlinux_arg, err);
-      std::function<std::string(uint64_t)> symbolize;
-      if (vmlinux) symbolize = [&](uint64_t a) { return vmlinux->symbolize(a); };
       auto reader = rec.open_events();
       Event e;
       try {
         while (reader->next(e)) {
           counts[e.type]++;
           if (e.type == EventType::Dma) dma_bytes += e.data.size();
-          if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e, symbolize));
+          if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e, vmlinux.get()));
           if (data && !e.data.empty()) fmt::print(out, "    {}\n", describe_data(e));
         }
       } catch (const RecordingError& error) {

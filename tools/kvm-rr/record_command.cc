@@ -56,19 +56,18 @@ class RecordCommand : public Command {
     int status = guest_exit_status(name(), r, ga.run, err);
     if (status == kExitTimeout || status == kExitGuestFailed) return status;
 
-    // The command ran; the recording must be whole, or the run failed.
+    // The command ran; the recording must be whole, or the run failed. The recorder says so
+    // in meta.json once it has sealed the stream (`kvm-rr check` reads every frame).
     try {
       Recording rec = Recording::open(dir);
-      auto reader = rec.open_events();
-      Event e;
-      while (reader->next(e)) {}
-      if (!reader->end().complete) {
-        fmt::print(err, "kvm-rr record: {}: incomplete: {}\n", rec.events_path().string(),
-                   reader->end().reason);
+      const RecordingMeta& m = rec.meta();
+      if (m.state != "complete" || !m.events) {
+        fmt::print(err, "kvm-rr record: {}: not complete (state \"{}\"{})\n", rec.meta_path().string(), m.state,
+                   !m.failure.empty() ? ": " + m.failure : !m.abort_reason.empty() ? ": " + m.abort_reason : "");
         return kExitGuestFailed;
       }
       fmt::print(err, "kvm-rr record: {}: {} events, {:.1f} MiB snapshot, {:.1f} s\n",
-                 dir.string(), reader->end().events,
+                 dir.string(), *m.events,
                  double(fs::file_size(rec.snapshot_path(), ec)) / (1 << 20), r.seconds);
     } catch (const RecordingError& e) {
       fmt::print(err, "kvm-rr record: the recording is not usable: {}\n", e.what());

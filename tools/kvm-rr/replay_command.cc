@@ -1,10 +1,8 @@
 // kvm-rr replay: replay a recording's guest kernel in the patched QEMU (TCG) and say whether
 // it followed the log to the end.
-#include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "guest_args.h"
@@ -13,6 +11,7 @@
 #include "kvmrr/pmem_log.h"
 #include "pmem_pass.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/replay_verdict.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
@@ -166,7 +165,7 @@ class ReplayCommand : public Command {
       fmt::print(err, "kvm-rr replay: {}\n", e.what());
       return kExitBadRecording;
     }
-    fs::path verdict = dir / "replay.json";
+    fs::path verdict = dir / ReplayVerdict::kFile;
     fs::remove(verdict, ec);
     options.env = {{"KVMRR_LIB", inst.core_lib.string()}, {"KVMRR_VMLINUX", inst.vmlinux.string()}};
     if (verbose) {
@@ -185,31 +184,29 @@ class ReplayCommand : public Command {
       return kExitTimeout;
     }
 
-    nlohmann::json j;
-    std::ifstream in(verdict);
-    if (!in || !(j = nlohmann::json::parse(in, nullptr, false)).is_object()) {
+    std::optional<ReplayVerdict> v = ReplayVerdict::read(dir);
+    if (!v) {
       fmt::print(err, "kvm-rr replay: QEMU ended ({}) without a verdict in {}\n",
                  r.qemu_signal ? fmt::format("signal {}", r.qemu_signal) : fmt::format("exit {}", r.qemu_exit),
                  verdict.string());
       return kExitGuestFailed;
     }
-    std::string result = j.value("result", "");
-    uint64_t events = j.value("events_replayed", uint64_t{0});
-    if (result == "ok" || result == "incomplete") {
-      fmt::print(out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", events,
-                 j.value("kernel_entries", uint64_t{0}), j.value("seconds", 0.0),
-                 result == "ok" ? "" : fmt::format(" (prefix of an incomplete recording: {})",
-                                                   j.value("incomplete_reason", std::string())));
+    using Result = ReplayVerdict::Result;
+    if (v->result == Result::Ok || v->result == Result::Incomplete) {
+      fmt::print(out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", v->events_replayed,
+                 v->kernel_entries, v->seconds,
+                 v->result == Result::Ok ? "" : fmt::format(" (prefix of an incomplete recording: {})",
+                                                            v->incomplete_reason));
       if (pass == "pmem" && r.qemu_exit == 0) return report_pmem_pass(dir, out, err);
       return r.qemu_exit == 0 ? kExitOk : kExitGuestFailed;
     }
-    if (result == "diverged") {
-      const auto& d = j["divergence"];
-      fmt::print(out, "replay: DIVERGED at event={} vcpu={}: {}\n", d.value("event_index", uint64_t{0}),
-                 d.value("vcpu", 0u), d.value("what", std::string()));
+    if (v->result == Result::Diverged && v->divergence) {
+      fmt::print(out, "replay: DIVERGED at event={} vcpu={}: {}\n", v->divergence->event_index,
+                 v->divergence->vcpu, v->divergence->what);
       return kExitFailure;
     }
-    fmt::print(out, "replay: DIVERGED at event={} ({})\n", events, j.value("what", result));
+    fmt::print(out, "replay: DIVERGED at event={} ({})\n", v->events_replayed,
+               "replay stopped before the end of the log without a divergence");
     return kExitGuestFailed;
   }
 };

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "kvmrr/qemu-abi.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
@@ -19,6 +19,6 @@ using GuestRead = std::function<bool(uint64_t vaddr, void* buf, size_t len)>;
 
 // The report's "kernel stack" section (lines indented by two spaces); empty when RSP is not
 // a kernel address or its stack cannot be read.
-std::string describe_kernel_stack(const KvmrrRegs& regs, const Vmlinux& vmlinux, const GuestRead& read);
+std::string describe_kernel_stack(const Regs& regs, const Vmlinux& vmlinux, const GuestRead& read);
 
 }  // namespace kvmrr

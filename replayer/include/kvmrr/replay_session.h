@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "kvmrr/qemu-abi.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/vmlinux.h"
 
@@ -19,7 +19,7 @@ struct Divergence {
   uint32_t vcpu = 0;
   std::string what;               // one line: what differed
   std::optional<Event> expected;  // the recorded event, if any
-  std::optional<KvmrrRegs> actual;
+  std::optional<Regs> actual;
   std::deque<Event> recent;       // the events consumed just before, oldest first
   uint64_t recent_first_index = 0;
 };
@@ -40,7 +40,7 @@ class ReplaySession {
   // Consumes the next event, which must be of `type` for `vcpu`, recorded at the RIP in
   // `regs` and, when the recording has a digest, with the same registers. Returns the event,
   // or nullptr after recording a divergence (every later call returns nullptr too).
-  const Event* expect(EventType type, uint32_t vcpu, const KvmrrRegs& regs);
+  const Event* expect(EventType type, uint32_t vcpu, const Regs& regs);
   // As expect(), for kernel entries from user mode, whose check is the entry itself.
   const Event* expect_entry(uint32_t vcpu);
 
@@ -48,7 +48,7 @@ class ReplaySession {
   const Event* take();
   // Stops replay with a divergence the caller found; the next event, if any, is reported as
   // the expected one.
-  void diverge_here(std::string what, uint32_t vcpu, const KvmrrRegs* actual);
+  void diverge_here(std::string what, uint32_t vcpu, const Regs* actual);
   // How the stream ended; valid once at_end() returned true.
   const StreamEnd& stream_end() const { return reader_->end(); }
   // "0x... <symbol+0x..>" for kernel addresses.
@@ -67,7 +67,7 @@ class ReplaySession {
   bool fill();
   bool read_one();
   const Event* consume();
-  void diverge(std::string what, uint32_t vcpu, const KvmrrRegs* actual, bool have_expected);
+  void diverge(std::string what, uint32_t vcpu, const Regs* actual, bool have_expected);
   std::unique_ptr<TraceReader> reader_;
   const Vmlinux* vmlinux_;
   std::deque<Event> ahead_;  // read, not consumed: the next event first

@@ -1,6 +1,6 @@
 #pragma once
-// The replay engine inside QEMU: what the replaying QEMU calls (through qemu-abi.h) at each
-// point where the recorder logged an input. It feeds the logged value back, checks the
+// The replay engine inside QEMU: what the replaying QEMU calls (through the glue,
+// kvm-rr/qemu-glue, which speaks qemu-abi.h) at each point where the recorder logged an input. It feeds the logged value back, checks the
 // replayed kernel got there the same way (ReplaySession), checks what the replayed kernel
 // writes to its own event ring against what it was fed, and writes replay.json at the end.
 #include <array>
@@ -8,21 +8,56 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kvmrr/kernel_stack.h"
-#include "kvmrr/qemu-abi.h"
+#include "kvmrr/event.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/replay_session.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
 
+// Writes len bytes at a guest virtual address of the vCPU replay is at; 0, or -1 if unmapped.
+using GuestWrite = std::function<int(uint64_t vaddr, const void* buf, size_t len)>;
+// Writes len bytes of guest RAM at a RAM address; 0, or -1 if there is no RAM there.
+using RamWrite = std::function<int(uint64_t ram_addr, const void* buf, size_t len)>;
+
+// A kernel entry from user mode that replay performs instead of running user code.
+struct UserEntry {
+  enum class Kind : uint32_t { Syscall = 1, Exception = 2, Interrupt = 3 };
+  Kind kind = Kind::Syscall;
+  uint32_t vector = 0;  // syscall number, exception or interrupt vector
+  uint64_t error_code = 0;
+  uint64_t cr2 = 0;
+  std::array<uint64_t, 21> regs{};  // the user register file, kPtRegsNames order
+};
+
+// Where the replaying QEMU stops the guest kernel to feed it: the recorder's functions in
+// the recorded vmlinux, found by symbol, and the ring the guest registered.
+struct ReplayHooks {
+  uint64_t guest_ring_gpa = 0;
+  uint64_t tsc = 0;          // kvmrr_tsc(): RDI gets the logged TSC
+  uint64_t user_read = 0;    // kvmrr_user_read(): user bytes written
+  uint64_t user_value = 0;   // kvmrr_user_value(): RDX gets the value
+  uint64_t entry_log = 0;    // kvmrr_log_user_entry()
+  uint64_t yield_point = 0;  // kvmrr_yield_point()
+  // Yield count of each vCPU's first yield window (UINT64_MAX if none): replay sets the
+  // ring's irq_pending at that yield point, as the recorder had.
+  std::vector<uint64_t> yield_target;
+  uint32_t smp = 1;
+};
+
 class Replayer {
  public:
+  // The most vCPUs a recording may have for replay.
+  static constexpr uint32_t kMaxVcpus = 8;
+
   // Wait: the log's next event is another vCPU's (turn()); the caller parks this vCPU and
   // calls again when its turn comes. Nothing was consumed.
   enum class Step { Continue, Stop, Wait };
@@ -32,22 +67,22 @@ class Replayer {
   // RecordingError.
   Replayer(const std::filesystem::path& dir, const std::filesystem::path& vmlinux);
 
-  const KvmrrReplayInfo& info() const { return info_; }
+  const ReplayHooks& hooks() const { return hooks_; }
 
-  Step io_in(uint32_t vcpu, const KvmrrRegs& regs, uint16_t port, uint32_t size, uint64_t* value);
-  Step mmio_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
-  Step sync_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t sync_count, bool halted, int32_t* vector, bool* switched);
-  Step interrupt(uint32_t vcpu, const KvmrrRegs& regs, uint32_t vector);
-  Step user_entry(uint32_t vcpu, KvmrrUserEntry* entry);
-  Step entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque);
-  Step tsc(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t* value);
-  Step user_read(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
-                 uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write, void* opaque);
-  Step user_value(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t uaddr, uint64_t size,
-                  uint64_t* value, KvmrrGuestWriteFn write, void* opaque);
-  Step yield_point(uint32_t vcpu, const KvmrrRegs& regs, uint64_t rip, uint64_t count, uint32_t* open);
+  Step io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t* value);
+  Step mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
+  Step sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted, int32_t* vector, bool* switched);
+  Step interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector);
+  Step user_entry(uint32_t vcpu, UserEntry* entry);
+  Step entry_logged(uint32_t vcpu, uint64_t sync_count, const RamWrite& write);
+  Step tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t* value);
+  Step user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
+                 uint32_t kind, uint64_t copy, const GuestWrite& write);
+  Step user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t size,
+                  uint64_t* value, const GuestWrite& write);
+  Step yield_point(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t count, uint32_t* open);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
-  Step dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque);
+  Step dma(uint32_t vcpu, uint64_t sync_count, DmaTiming at, const RamWrite& write);
   Step guest_records(const uint8_t* records, size_t size);
   // The vCPU whose event is next in the log, -1 at its end.
   int turn();
@@ -70,7 +105,7 @@ class Replayer {
   // Continue when the log's next event is vcpu's, Wait when another's, Stop at the end.
   Step my_turn(uint32_t vcpu);
   Step stop_if_diverged();
-  Step device_read(EventType type, uint32_t vcpu, const KvmrrRegs& regs, uint64_t where, uint32_t size,
+  Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size,
                    uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
   void progress();
@@ -79,7 +114,7 @@ class Replayer {
   Recording recording_;
   Vmlinux vmlinux_;
   ReplaySession session_;
-  KvmrrReplayInfo info_{};
+  ReplayHooks hooks_;
   struct Window {
     uint64_t count, rip, pending;
   };
@@ -91,10 +126,10 @@ class Replayer {
   // Per vCPU: chunks of a user read whose bytes replay wrote ahead, their events not yet
   // consumed (the recorder flushed the ring inside the read; see Replayer::user_read).
   std::vector<uint32_t> chunks_ahead_;
-  bool put_chunk(const Event& e, uint32_t vcpu, const KvmrrRegs& at, uint64_t n, uint32_t kind, uint64_t copy,
-                 KvmrrGuestWriteFn write, void* opaque, bool* done);
-  Step write_chunks_ahead(uint32_t vcpu, const KvmrrRegs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
-                          uint64_t copy, EventType type, KvmrrGuestWriteFn write, void* opaque);
+  bool put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind, uint64_t copy,
+                 const GuestWrite& write, bool* done);
+  Step write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
+                          uint64_t copy, EventType type, const GuestWrite& write);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;

@@ -126,7 +126,7 @@ TEST(DumpCommand, DataShowsRegistersAndBytes) {
   desched.type = EventType::Deschedule;
   desched.digest = 0x1234;
   desched.push_arg(5);
-  KvmrrRegs regs{};
+  Regs regs{};
   regs.gpr[2] = 0x77;  // rdx
   regs.rip = 0xffffffff81000010;
   desched.data = pack_regs(regs);

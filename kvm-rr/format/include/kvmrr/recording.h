@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +19,21 @@
 #include "kvmrr/trace_stream.h"
 
 namespace kvmrr {
+
+// One CPUID leaf as the recorded kernel saw it; replay answers from the recorded table.
+struct CpuidEntry {
+  uint32_t leaf = 0, subleaf = 0;
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+  bool operator==(const CpuidEntry&) const = default;
+};
+
+// The CPUID leaves whose answer depends on ECX. The recorder enumerates their subleaves into
+// the table (QEMU asks through the glue), replay answers every other leaf the same for any
+// ECX: one list for both sides.
+inline bool cpuid_has_subleaves(uint32_t leaf) {
+  return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f ||
+         leaf == 0x8000001d;
+}
 
 struct RecordingMeta {
   uint32_t format_version = kFormatVersion;
@@ -32,6 +49,16 @@ struct RecordingMeta {
   uint32_t smp = 1;
   uint64_t memory_mb = 0;
   std::string created;            // ISO 8601, UTC
+  std::string machine;            // QEMU machine type
+  uint64_t guest_ring_gpa = 0;    // the guest kernel's event ring (guest-abi.h); 0: none
+  std::vector<CpuidEntry> cpuid;  // the recorded CPU's CPUID table; empty: not recorded
+  // "recording" while QEMU writes it, then "complete", "failed" (failure says why) or
+  // "aborted" (abort_reason says why); empty in recordings that predate it.
+  std::string state;
+  std::string failure;
+  std::string abort_reason;
+  std::optional<uint64_t> events;  // events written, once complete
+  std::string ended;              // ISO 8601, UTC, once complete
   nlohmann::json extra = nlohmann::json::object();  // fields later versions of us may add
 
   nlohmann::json to_json() const;
@@ -59,7 +86,7 @@ class Recording {
 
   std::unique_ptr<TraceReader> open_events() const;
   std::unique_ptr<TraceWriter> create_events(size_t frame_bytes = TraceWriter::kDefaultFrameBytes) const;
-  // Rewrites meta.json atomically (write to a temporary file, fsync, rename).
+  // Rewrites meta.json atomically (write_file_atomically).
   void write_meta(const RecordingMeta& meta);
 
  private:
@@ -68,5 +95,10 @@ class Recording {
   std::filesystem::path dir_;
   RecordingMeta meta_;
 };
+
+// Replaces path with data as one step: a temporary file beside it, fsync, rename. A crash
+// or a full disk leaves the old file (or none), never half of the new one. Throws
+// RecordingError (Io) naming the file.
+void write_file_atomically(const std::filesystem::path& path, std::string_view data);
 
 }  // namespace kvmrr

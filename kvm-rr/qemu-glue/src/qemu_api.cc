@@ -1,10 +1,17 @@
-// libkvmrr-qemu.so: what the patched QEMU loads (see include/kvmrr/qemu-abi.h). Translates
-// the plain C calls into the core's classes and C++ exceptions into error strings.
+// libkvmrr-qemu.so: what the patched QEMU loads (kvm-rr/abi/qemu/kvmrr/qemu-abi.h). The only
+// code that speaks that C ABI: it turns the plain C calls into the recorder's and the
+// replayer's C++ calls, C++ exceptions into error strings, and tells the engines what the
+// host process knows (its command line, the front end's environment), which they never read
+// themselves.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -16,7 +23,88 @@
 
 namespace {
 
+namespace fs = std::filesystem;
 using kvmrr::Recorder;
+
+// The ABI's plain structs and the engines' C++ types hold the same things.
+kvmrr::Regs to_regs(const KvmrrRegs* r) {
+  kvmrr::Regs out;
+  for (int i = 0; i < 16; i++) out.gpr[i] = r->gpr[i];
+  out.rip = r->rip;
+  out.rflags = r->rflags;
+  out.cpl = r->cpl;
+  return out;
+}
+
+static_assert(uint32_t(kvmrr::DmaTiming::AtSyncPoint) == KVMRR_DMA_AT_SYNC_POINT &&
+              uint32_t(kvmrr::DmaTiming::InAccess) == KVMRR_DMA_IN_ACCESS &&
+              uint32_t(kvmrr::DmaTiming::BeforeRun) == KVMRR_DMA_BEFORE_RUN &&
+              uint32_t(kvmrr::DmaTiming::InUser) == KVMRR_DMA_IN_USER);
+static_assert(uint32_t(kvmrr::UserEntry::Kind::Syscall) == KVMRR_ENTRY_SYSCALL &&
+              uint32_t(kvmrr::UserEntry::Kind::Exception) == KVMRR_ENTRY_EXCEPTION &&
+              uint32_t(kvmrr::UserEntry::Kind::Interrupt) == KVMRR_ENTRY_INTERRUPT);
+static_assert(kvmrr::Replayer::kMaxVcpus == KVMRR_REPLAY_MAX_VCPUS);
+
+// A program started through the dynamic loader (`ld-linux-x86-64.so.2 QEMU ARGS`, as
+// tools/kvm-lab runs its copy of QEMU) has the loader as /proc/self/exe and argv[0].
+bool is_dynamic_loader(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.rfind("ld-linux", 0) == 0 || name.rfind("ld.so", 0) == 0;
+}
+
+// QEMU's command line, without a dynamic loader that started it.
+std::vector<std::string> own_command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> argv;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  if (argv.size() > 1 && is_dynamic_loader(argv[0])) argv.erase(argv.begin());
+  return argv;
+}
+
+// The patches QEMU was built with: build-qemu.sh leaves patches.txt beside bin/.
+std::vector<std::string> qemu_patches() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (is_dynamic_loader(exe)) {
+    std::vector<std::string> argv = own_command_line();
+    if (!argv.empty()) exe = fs::absolute(argv[0], ec);
+  }
+  std::ifstream in(exe.parent_path().parent_path() / "patches.txt");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string env(const char* name) {
+  const char* v = getenv(name);
+  return v ? v : "";
+}
+
+// What QEMU said, and what the front end set in the environment (KVMRR_VMLINUX,
+// KVMRR_GUEST_COMMAND).
+kvmrr::RecordSetup record_setup(const KvmrrRecordInfo& info) {
+  kvmrr::RecordSetup s;
+  s.dir = info.dir;
+  s.qemu_version = info.qemu_version ? info.qemu_version : "";
+  s.qemu_patches = qemu_patches();
+  s.command_line = own_command_line();
+  s.accel = info.accel ? info.accel : "";
+  s.cpu_model = info.cpu_model ? info.cpu_model : "";
+  s.machine = info.machine ? info.machine : "";
+  s.smp = info.smp;
+  s.memory_mb = info.memory_mb;
+  for (size_t i = 0; i < info.cpuid_count; i++) {
+    const KvmrrCpuidEntry& e = info.cpuid[i];
+    s.cpuid.push_back({e.leaf, e.subleaf, e.eax, e.ebx, e.ecx, e.edx});
+  }
+  s.guest_ring_gpa = info.guest_ring_gpa;
+  s.vmlinux = env("KVMRR_VMLINUX");
+  s.guest_command = env("KVMRR_GUEST_COMMAND");
+  return s;
+}
 
 // One recording at a time per QEMU process. Start/stop run with the VM stopped; the log
 // calls come from vCPU threads and only ever see a fully constructed recorder.
@@ -53,7 +141,7 @@ int record_start(const KvmrrRecordInfo* info, char* err, size_t err_size) {
     return -1;
   }
   try {
-    g_recorder = std::make_unique<Recorder>(*info);
+    g_recorder = std::make_unique<Recorder>(record_setup(*info));
     g_snapshot_path = g_recorder->snapshot_path();
     return 0;
   } catch (const std::exception& e) {
@@ -113,36 +201,36 @@ void guarded(F&& f) {
 }
 
 void log_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t size, uint64_t value) {
-  guarded([&] { g_recorder->log_io_in(vcpu, *regs, port, size, value); });
+  guarded([&] { g_recorder->log_io_in(vcpu, to_regs(regs), port, size, value); });
 }
 void log_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t value) {
-  guarded([&] { g_recorder->log_mmio_read(vcpu, *regs, gpa, size, value); });
+  guarded([&] { g_recorder->log_mmio_read(vcpu, to_regs(regs), gpa, size, value); });
 }
 void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64_t sync_point) {
-  guarded([&] { g_recorder->log_interrupt(vcpu, *regs, vector, sync_point); });
+  guarded([&] { g_recorder->log_interrupt(vcpu, to_regs(regs), vector, sync_point); });
 }
 
 void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr, const void* data,
              size_t len) {
   guarded([&] {
-    g_recorder->log_dma(vcpu, sync_count, during_io, ram_addr, static_cast<const uint8_t*>(data), len);
+    g_recorder->log_dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_addr, static_cast<const uint8_t*>(data), len);
   });
 }
 
 void log_pte(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void* data, size_t len) {
   guarded([&] {
     // The page walk of user code: the vCPU is in user mode.
-    g_recorder->log_dma(vcpu, sync_count, KVMRR_DMA_IN_USER, ram_addr, static_cast<const uint8_t*>(data), len,
+    g_recorder->log_dma(vcpu, sync_count, kvmrr::DmaTiming::InUser, ram_addr, static_cast<const uint8_t*>(data), len,
                         kvmrr::EventType::Pte);
   });
 }
 
 void log_deschedule(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
-  guarded([&] { g_recorder->log_deschedule(vcpu, *regs, sync_count); });
+  guarded([&] { g_recorder->log_deschedule(vcpu, to_regs(regs), sync_count); });
 }
 
 void log_resume(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
-  guarded([&] { g_recorder->log_resume(vcpu, *regs, sync_count); });
+  guarded([&] { g_recorder->log_resume(vcpu, to_regs(regs), sync_count); });
 }
 
 int log_guest_records(const void* records, size_t size, char* err, size_t err_size) {
@@ -194,7 +282,18 @@ int replay_start(const char* dir, KvmrrReplayInfo* info, char* err, size_t err_s
   }
   try {
     g_replayer = std::make_unique<kvmrr::Replayer>(dir, vmlinux);
-    *info = g_replayer->info();
+    const kvmrr::ReplayHooks& h = g_replayer->hooks();
+    *info = KvmrrReplayInfo{};
+    info->guest_ring_gpa = h.guest_ring_gpa;
+    info->hook_tsc = h.tsc;
+    info->hook_user_read = h.user_read;
+    info->hook_user_value = h.user_value;
+    info->hook_entry_log = h.entry_log;
+    info->hook_yield_point = h.yield_point;
+    for (size_t v = 0; v < KVMRR_REPLAY_MAX_VCPUS; v++) {
+      info->yield_target[v] = v < h.yield_target.size() ? h.yield_target[v] : UINT64_MAX;
+    }
+    info->smp = h.smp;
     return 0;
   } catch (const std::exception& e) {
     set_error(err, err_size, e.what());
@@ -202,10 +301,10 @@ int replay_start(const char* dir, KvmrrReplayInfo* info, char* err, size_t err_s
   }
 }
 int replay_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t size, uint64_t* value) {
-  return replaying([&] { return g_replayer->io_in(vcpu, *regs, port, size, value); });
+  return replaying([&] { return g_replayer->io_in(vcpu, to_regs(regs), port, size, value); });
 }
 int replay_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t* value) {
-  return replaying([&] { return g_replayer->mmio_read(vcpu, *regs, gpa, size, value); });
+  return replaying([&] { return g_replayer->mmio_read(vcpu, to_regs(regs), gpa, size, value); });
 }
 int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count, uint32_t halted,
                       int32_t* vector, uint32_t* switched) {
@@ -213,44 +312,68 @@ int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count,
   *switched = 0;
   return replaying([&] {
     bool d = false;
-    Step s = g_replayer->sync_point(vcpu, *regs, sync_count, halted != 0, vector, &d);
+    Step s = g_replayer->sync_point(vcpu, to_regs(regs), sync_count, halted != 0, vector, &d);
     *switched = d;
     return s;
   });
 }
 int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
-  return replaying([&] { return g_replayer->interrupt(vcpu, *regs, vector); });
+  return replaying([&] { return g_replayer->interrupt(vcpu, to_regs(regs), vector); });
 }
 int replay_user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
-  return replaying([&] { return g_replayer->user_entry(vcpu, entry); });
+  return replaying([&] {
+    kvmrr::UserEntry e;
+    Step s = g_replayer->user_entry(vcpu, &e);
+    if (s == Step::Continue) {
+      entry->kind = uint32_t(e.kind);
+      entry->vector = e.vector;
+      entry->error_code = e.error_code;
+      entry->cr2 = e.cr2;
+      static_assert(sizeof entry->regs == sizeof e.regs);
+      memcpy(entry->regs, e.regs.data(), sizeof entry->regs);
+    }
+    return s;
+  });
+}
+
+// The engines take std::function; QEMU gives a C function and its opaque pointer.
+kvmrr::RamWrite ram_write(KvmrrRamWriteFn write, void* opaque) {
+  if (!write) return {};
+  return [=](uint64_t addr, const void* buf, size_t len) { return write(opaque, addr, buf, len); };
+}
+kvmrr::GuestWrite guest_write(KvmrrGuestWriteFn write, void* opaque) {
+  if (!write) return {};
+  return [=](uint64_t vaddr, const void* buf, size_t len) { return write(opaque, vaddr, buf, len); };
 }
 int replay_entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn write, void* opaque) {
-  return replaying([&] { return g_replayer->entry_logged(vcpu, sync_count, write, opaque); });
+  return replaying([&] { return g_replayer->entry_logged(vcpu, sync_count, ram_write(write, opaque)); });
 }
 int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* value) {
-  return replaying([&] { return g_replayer->tsc(vcpu, *regs, rip, value); });
+  return replaying([&] { return g_replayer->tsc(vcpu, to_regs(regs), rip, value); });
 }
 int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len,
                      uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write, void* opaque) {
   return replaying(
-      [&] { return g_replayer->user_read(vcpu, *regs, rip, uaddr, len, kind, copy, write, opaque); });
+      [&] { return g_replayer->user_read(vcpu, to_regs(regs), rip, uaddr, len, kind, copy, guest_write(write, opaque)); });
 }
 
 int replay_user_value(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t size,
                       uint64_t* value, KvmrrGuestWriteFn write, void* opaque) {
   return replaying(
-      [&] { return g_replayer->user_value(vcpu, *regs, rip, uaddr, size, value, write, opaque); });
+      [&] { return g_replayer->user_value(vcpu, to_regs(regs), rip, uaddr, size, value, guest_write(write, opaque)); });
 }
 int replay_yield_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t count, uint32_t* open) {
   *open = 0;
-  return replaying([&] { return g_replayer->yield_point(vcpu, *regs, rip, count, open); });
+  return replaying([&] { return g_replayer->yield_point(vcpu, to_regs(regs), rip, count, open); });
 }
 int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
 }
 int replay_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque) {
-  return replaying([&] { return g_replayer->dma(vcpu, sync_count, during_io, write, opaque); });
+  return replaying([&] { return g_replayer->dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_write(write, opaque)); });
 }
+uint32_t cpuid_subleaves(uint32_t leaf) { return kvmrr::cpuid_has_subleaves(leaf) ? 64 : 1; }
+
 int replay_cpuid(uint32_t, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
   return g_replayer && g_replayer->cpuid(leaf, subleaf, out) ? 1 : 0;
 }
@@ -317,10 +440,12 @@ const KvmrrQemuApi kApi = {
     .replay_guest_records = replay_guest_records,
     .replay_turn = replay_turn,
     .replay_finish = replay_finish,
+    .cpuid_subleaves = cpuid_subleaves,
 };
 
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const KvmrrQemuApi* kvmrr_qemu_api(uint32_t abi_version) {
-  return abi_version == KVMRR_QEMU_ABI_VERSION ? &kApi : nullptr;
+  // A QEMU built against an older header reads a prefix of today's table.
+  return abi_version >= KVMRR_QEMU_ABI_MIN_VERSION && abi_version <= KVMRR_QEMU_ABI_VERSION ? &kApi : nullptr;
 }

@@ -1,5 +1,6 @@
 #include "kvmrr/event.h"
 #include "kvmrr/error.h"
+#include "kvmrr/vmlinux.h"
 
 #include <stdexcept>
 
@@ -50,12 +51,11 @@ bool is_user_entry(const Event& e) {
          (e.type == EventType::Interrupt && e.nargs >= 2 && e.args[1] == 1);
 }
 
-std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize) {
+std::string describe(const Event& e, const Vmlinux* kernel) {
   const EventTypeInfo& info = event_type_info(e.type);
   std::string s = fmt::format("{} vcpu={} rip={:#x}", info.name, e.vcpu, e.rip);
-  if (symbolize && e.rip >= 0xffff800000000000ull) {
-    std::string name = symbolize(e.rip);
-    if (name.rfind("0x", 0) != 0) s += fmt::format(" <{}>", name);  // an address outside every symbol
+  if (kernel && e.rip >= 0xffff800000000000ull) {
+    if (auto name = kernel->symbol_at(e.rip)) s += fmt::format(" <{}>", *name);
   }
   if (e.digest) s += fmt::format(" digest={:#018x}", e.digest);
   for (size_t i = 0; i < e.nargs; i++) {

@@ -19,7 +19,10 @@ class Vmlinux {
   const std::filesystem::path& path() const { return path_; }
   // Address of a function or object symbol.
   std::optional<uint64_t> symbol(const std::string& name) const;
-  // "name+0xoff" for an address inside a known function or object, else "0x...".
+  // "name" or "name+0xoff" for an address inside a known function or object; nullopt for
+  // an address outside every symbol.
+  std::optional<std::string> symbol_at(uint64_t addr) const;
+  // symbol_at(), or the address in hex ("0x...") outside every symbol.
   std::string symbolize(uint64_t addr) const;
   // The kernel's linux_banner ("Linux version 6.1..."), empty if the image has none.
   const std::string& banner() const { return banner_; }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kvmrr/guest-abi.h"
 #include "test_util.h"
 
 namespace kvmrr {
@@ -12,18 +13,17 @@ namespace {
 
 using testing::TempDir;
 
-KvmrrRecordInfo info_for(const std::string& dir) {
-  static const KvmrrCpuidEntry cpuid[] = {{0, 0, 13, 1, 2, 3}, {1, 0, 4, 5, 6, 7}};
-  KvmrrRecordInfo i{};
-  i.dir = dir.c_str();
+RecordSetup info_for(const std::string& dir) {
+  RecordSetup i;
+  i.dir = dir;
   i.qemu_version = "7.2.test";
   i.accel = "tcg";
   i.cpu_model = "qemu64";
   i.machine = "pc-i440fx-5.1";
   i.smp = 1;
   i.memory_mb = 1024;
-  i.cpuid = cpuid;
-  i.cpuid_count = 2;
+  i.cpuid = {{0, 0, 13, 1, 2, 3}, {1, 0, 4, 5, 6, 7}};
+  i.guest_ring_gpa = 0x1000;
   return i;
 }
 
@@ -58,14 +58,18 @@ TEST(Recorder, GuestRecordsAndQemuEventsInterleaveInCallOrder) {
   auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
   ring.insert(ring.end(), pf.begin(), pf.end());
   r.log_guest_records(ring.data(), ring.size());
-  KvmrrRegs regs{};
+  Regs regs{};
   regs.rip = 0xffffffff81000010;
   r.log_io_in(0, regs, 0x3f8, 1, 0x41);
   r.finish();
 
   Recording rec = Recording::open(dir);
-  EXPECT_EQ(rec.meta().extra["state"], "complete");
-  EXPECT_EQ(rec.meta().extra["cpuid"]["entries"].size(), 2u);
+  EXPECT_EQ(rec.meta().state, "complete");
+  EXPECT_EQ(rec.meta().machine, "pc-i440fx-5.1");
+  EXPECT_EQ(rec.meta().guest_ring_gpa, 0x1000u);
+  ASSERT_EQ(rec.meta().cpuid.size(), 2u);
+  EXPECT_EQ(rec.meta().cpuid[1], (CpuidEntry{1, 0, 4, 5, 6, 7}));
+  EXPECT_TRUE(rec.meta().extra.empty()) << rec.meta().extra.dump();
   auto ev = read_events(rec);
   ASSERT_EQ(ev.size(), 3u);
   EXPECT_EQ(ev[0].type, EventType::Syscall);
@@ -99,7 +103,7 @@ TEST(Recorder, MalformedGuestRecordsFailTheRecording) {
   EXPECT_THROW(r.finish(), RecordingError);
 
   Recording rec = Recording::open(dir);
-  EXPECT_EQ(rec.meta().extra["state"], "failed");
+  EXPECT_EQ(rec.meta().state, "failed");
   auto reader = rec.open_events();
   Event e;
   size_t n = 0;
@@ -139,17 +143,17 @@ TEST(Recorder, UserReadRecordsCarryAddressAndBytes) {
 }
 
 TEST(Recorder, RegisterDigestCoversEveryField) {
-  KvmrrRegs a{};
+  Regs a{};
   uint64_t base = register_digest(a);
   for (int i = 0; i < 16; i++) {
-    KvmrrRegs b{};
+    Regs b{};
     b.gpr[i] = 1;
     EXPECT_NE(register_digest(b), base) << "gpr " << i;
   }
-  KvmrrRegs c{};
+  Regs c{};
   c.rflags = 2;
   EXPECT_NE(register_digest(c), base);
-  KvmrrRegs e{};
+  Regs e{};
   e.cpl = 3;
   EXPECT_NE(register_digest(e), base);
 }

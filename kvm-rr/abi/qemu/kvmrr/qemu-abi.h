@@ -8,8 +8,16 @@
  * C++ core: changing the core never recompiles or relinks QEMU, only this header does.
  *
  * Rules, as for qemu-plugin.h: plain data only (no C++ types, no QEMU types), every function
- * documented here, and any incompatible change bumps KVMRR_QEMU_ABI_VERSION. The library
- * refuses a version it was not built for, so a stale library fails loudly at load time.
+ * documented here, and a version range. KVMRR_QEMU_ABI_VERSION is this header's; every
+ * change bumps it. New functions go at the end of the table, so a QEMU built against an
+ * older header reads a prefix of it: the library serves every QEMU from
+ * KVMRR_QEMU_ABI_MIN_VERSION to its own version, and QEMU reads api->abi_version before
+ * calling a function newer than its minimum. A change that breaks older callers raises the
+ * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
+ * Only kvm-rr/qemu-glue includes this header on the library's side.
+ *
+ *  12: cpuid_subleaves (the library owns the list of CPUID leaves with subleaves).
+ *  11: KVMRR_DMA_IN_USER.
  */
 #ifndef KVMRR_QEMU_ABI_H
 #define KVMRR_QEMU_ABI_H
@@ -21,7 +29,8 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 11
+#define KVMRR_QEMU_ABI_VERSION 12
+#define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
 /* One CPUID leaf as the guest sees it; the recording stores the whole table. */
@@ -29,16 +38,6 @@ typedef struct KvmrrCpuidEntry {
     uint32_t leaf, subleaf;
     uint32_t eax, ebx, ecx, edx;
 } KvmrrCpuidEntry;
-
-/*
- * The CPUID leaves whose answer depends on ECX. The recorder enumerates their subleaves into
- * the table; replay answers every other leaf the same for any ECX. One list for both sides.
- */
-static inline int kvmrr_cpuid_has_subleaves(uint32_t leaf)
-{
-    return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 ||
-           leaf == 0x1f || leaf == 0x8000001d;
-}
 
 /* What QEMU knows about the machine when a recording starts. Strings are UTF-8. */
 typedef struct KvmrrRecordInfo {
@@ -300,11 +299,18 @@ typedef struct KvmrrQemuApi {
      * returns QEMU's exit status (0 when every event was replayed without divergence). The
      * report reads the diverging vCPU's kernel stack with read (NULL: no stack). */
     int (*replay_finish)(KvmrrGuestReadFn read, void *opaque);
+
+    /* Version 12. */
+    /*
+     * How many subleaves of CPUID leaf `leaf` the recorder enumerates into the recorded
+     * table (1: the answer does not depend on ECX). Replay uses the same list.
+     */
+    uint32_t (*cpuid_subleaves)(uint32_t leaf);
 } KvmrrQemuApi;
 
 /*
- * The library's only entry point. Returns NULL when it cannot serve abi_version (the caller
- * then reports both versions).
+ * The library's only entry point. Returns NULL when it cannot serve abi_version, the
+ * KVMRR_QEMU_ABI_VERSION QEMU was built with (the caller then reports both versions).
  */
 typedef const KvmrrQemuApi *(*KvmrrQemuApiFn)(uint32_t abi_version);
 const KvmrrQemuApi *kvmrr_qemu_api(uint32_t abi_version);

@@ -121,6 +121,10 @@ std::optional<uint64_t> Vmlinux::symbol(const std::string& name) const {
 }
 
 std::string Vmlinux::symbolize(uint64_t addr) const {
+  return symbol_at(addr).value_or(fmt::format("{:#x}", addr));
+}
+
+std::optional<std::string> Vmlinux::symbol_at(uint64_t addr) const {
   auto it = std::upper_bound(symbols_.begin(), symbols_.end(), addr,
                              [](uint64_t a, const Symbol& s) { return a < s.addr; });
   // Walk back over zero-sized labels to the enclosing sized symbol, if any.
@@ -132,7 +136,7 @@ std::string Vmlinux::symbolize(uint64_t addr) const {
     }
     break;
   }
-  return fmt::format("{:#x}", addr);
+  return std::nullopt;
 }
 
 Vmlinux open_recorded_kernel(const std::filesystem::path& path, const std::string& want_build_id) {

@@ -33,6 +33,13 @@ enum class EventType : uint8_t {
                     // mode (left there by a deschedule, or by the snapshot), again from here
 };
 inline constexpr uint8_t kFirstEventType = 1;
+
+// Where the vCPU was when a device wrote guest RAM (a Dma or Pte event's in_io; the numbers
+// are in recordings): parked in kernel mode at its sync point, or halted; inside its own port
+// or MMIO access; after the snapshot before it ran; in user mode past its last kernel sync
+// point (replay writes it when the vCPU next enters the kernel).
+enum class DmaTiming : uint32_t { AtSyncPoint = 0, InAccess = 1, BeforeRun = 2, InUser = 3 };
+
 inline constexpr uint8_t kLastEventType = 14;
 inline constexpr size_t kMaxEventArgs = 6;
 
@@ -67,8 +74,10 @@ struct Event {
 // taken in user mode (args[1] == 1). Replay jumps from user mode straight to these.
 bool is_user_entry(const Event& e);
 
-// One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B". With a symbolizer,
-// the RIP is followed by its symbol: "rip=0xffffffff81000000 <do_syscall_64+0x10>".
-std::string describe(const Event& e, const std::function<std::string(uint64_t)>& symbolize = {});
+class Vmlinux;
+
+// One line: "syscall vcpu=0 rip=0xffffffff81000000 nr=39 data=168B". With the recorded
+// kernel, a kernel RIP is followed by its symbol: "rip=0xffffffff81000000 <do_syscall_64+0x10>".
+std::string describe(const Event& e, const Vmlinux* kernel = nullptr);
 
 }  // namespace kvmrr

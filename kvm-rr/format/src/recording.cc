@@ -29,6 +29,18 @@ nlohmann::json RecordingMeta::to_json() const {
   j["smp"] = smp;
   j["memory_mb"] = memory_mb;
   j["created"] = created;
+  if (!machine.empty()) j["machine"] = machine;
+  if (guest_ring_gpa) j["guest_ring_gpa"] = guest_ring_gpa;
+  if (!cpuid.empty()) {
+    json rows = json::array();
+    for (const CpuidEntry& e : cpuid) rows.push_back({e.leaf, e.subleaf, e.eax, e.ebx, e.ecx, e.edx});
+    j["cpuid"] = {{"columns", {"leaf", "subleaf", "eax", "ebx", "ecx", "edx"}}, {"entries", rows}};
+  }
+  if (!state.empty()) j["state"] = state;
+  if (!failure.empty()) j["failure"] = failure;
+  if (!abort_reason.empty()) j["abort_reason"] = abort_reason;
+  if (events) j["events"] = *events;
+  if (!ended.empty()) j["ended"] = ended;
   return j;
 }
 
@@ -88,10 +100,38 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
   if (m.smp < 1) throw RecordingError(Kind::Corrupt, file, "field \"smp\" must be at least 1");
   m.memory_mb = field(j, "memory_mb", V::number_unsigned, file).get<uint64_t>();
   m.created = field(j, "created", V::string, file).get<std::string>();
+  // Fields a recording may lack (older ones, or one whose recorder died early).
+  auto optional_field = [&](const char* name, json::value_t type) -> const json* {
+    return j.contains(name) ? &field(j, name, type, file) : nullptr;
+  };
+  if (auto* v = optional_field("machine", V::string)) m.machine = v->get<std::string>();
+  if (auto* v = optional_field("guest_ring_gpa", V::number_unsigned)) m.guest_ring_gpa = v->get<uint64_t>();
+  if (auto* t = optional_field("cpuid", V::object)) {
+    for (const json& row : field(*t, "entries", V::array, file, "cpuid")) {
+      if (!row.is_array() || row.size() != 6) {
+        throw RecordingError(Kind::Corrupt, file, "\"cpuid.entries\" holds a row that is not 6 numbers");
+      }
+      CpuidEntry e;
+      uint32_t* out[] = {&e.leaf, &e.subleaf, &e.eax, &e.ebx, &e.ecx, &e.edx};
+      for (size_t i = 0; i < 6; i++) {
+        if (!row[i].is_number_unsigned() || row[i].get<uint64_t>() > UINT32_MAX) {
+          throw RecordingError(Kind::Corrupt, file, "\"cpuid.entries\" holds a value that is not a 32-bit number");
+        }
+        *out[i] = row[i].get<uint32_t>();
+      }
+      m.cpuid.push_back(e);
+    }
+  }
+  if (auto* v = optional_field("state", V::string)) m.state = v->get<std::string>();
+  if (auto* v = optional_field("failure", V::string)) m.failure = v->get<std::string>();
+  if (auto* v = optional_field("abort_reason", V::string)) m.abort_reason = v->get<std::string>();
+  if (auto* v = optional_field("events", V::number_unsigned)) m.events = v->get<uint64_t>();
+  if (auto* v = optional_field("ended", V::string)) m.ended = v->get<std::string>();
   m.extra = j;
   for (const char* known : {"format_version", "kvmrr_version", "qemu", "guest_kernel",
                             "command_line", "guest_command", "accel", "cpu_model", "smp",
-                            "memory_mb", "created"}) {
+                            "memory_mb", "created", "machine", "guest_ring_gpa", "cpuid",
+                            "state", "failure", "abort_reason", "events", "ended"}) {
     m.extra.erase(known);
   }
   return m;
@@ -140,8 +180,13 @@ Recording Recording::create(const fs::path& dir, const RecordingMeta& meta) {
 }
 
 void Recording::write_meta(const RecordingMeta& meta) {
-  fs::path tmp = dir_ / (std::string(kMetaFile) + ".tmp");
-  std::string text = meta.to_json().dump(2) + "\n";
+  write_file_atomically(meta_path(), meta.to_json().dump(2) + "\n");
+  meta_ = meta;
+}
+
+void write_file_atomically(const fs::path& path, std::string_view text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw RecordingError(Kind::Io, tmp, fmt::format("cannot create: {}", strerror(errno)));
   size_t done = 0;
@@ -161,10 +206,11 @@ void Recording::write_meta(const RecordingMeta& meta) {
     ::unlink(tmp.c_str());
     throw RecordingError(Kind::Io, tmp, fmt::format("cannot flush: {}", strerror(err)));
   }
-  if (::rename(tmp.c_str(), meta_path().c_str()) != 0) {
-    throw RecordingError(Kind::Io, meta_path(), fmt::format("cannot replace: {}", strerror(errno)));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw RecordingError(Kind::Io, path, fmt::format("cannot replace: {}", strerror(err)));
   }
-  meta_ = meta;
 }
 
 std::unique_ptr<TraceReader> Recording::open_events() const {

@@ -1,0 +1,77 @@
+#pragma once
+// The recording side of the core inside QEMU: turns what QEMU observes into a recording
+// directory. QEMU reaches it through the glue (kvm-rr/qemu-glue), which also tells it what
+// the host process knows (command line, environment); everything here is plain C++.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kvmrr/event.h"
+#include "kvmrr/recording.h"
+#include "kvmrr/registers.h"
+
+namespace kvmrr {
+
+// What a recording starts from: the machine as QEMU knows it, and the identity of what runs
+// it (the glue reads those from the process and the front end's environment).
+struct RecordSetup {
+  std::filesystem::path dir;        // recording directory to create
+  std::string qemu_version;
+  std::vector<std::string> qemu_patches;  // the series QEMU was built with
+  std::vector<std::string> command_line;  // QEMU's argv
+  std::string accel;                // QEMU's accelerator name ("tcg", "KVM")
+  std::string cpu_model;
+  std::string machine;
+  uint32_t smp = 1;
+  uint64_t memory_mb = 0;
+  std::vector<CpuidEntry> cpuid;
+  uint64_t guest_ring_gpa = 0;      // 0: the guest has not registered its ring
+  std::filesystem::path vmlinux;    // the guest kernel, for its banner and build-id; may be empty
+  std::string guest_command;        // what the guest runs, if the front end said
+};
+
+class Recorder {
+ public:
+  // Creates the recording directory, meta.json and the event stream. A vmlinux that is not
+  // a kernel fails the start. Throws RecordingError.
+  explicit Recorder(const RecordSetup& setup);
+  ~Recorder();
+
+  void log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t value);
+  void log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t value);
+  void log_deschedule(uint32_t vcpu, const Regs& regs, uint64_t sync_point);
+  void log_resume(uint32_t vcpu, const Regs& regs, uint64_t sync_point);
+  void log_interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector, uint64_t sync_point);
+  void log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, uint64_t ram_addr, const uint8_t* data,
+               size_t len, EventType type = EventType::Dma);
+  // Parses records drained from the guest ring and appends them as events. Throws
+  // RecordingError (Corrupt) for malformed records; the recording is then failed.
+  void log_guest_records(const uint8_t* records, size_t size);
+
+  // Seals the stream (END frame) and records the totals in meta.json.
+  void finish();
+  // Marks meta.json as abandoned with a reason; the stream stays incomplete.
+  void abort(const std::string& why);
+  // The recording cannot be trusted any more (malformed guest records): later events are
+  // dropped and finish() leaves the stream incomplete, with the reason in meta.json.
+  void fail(const std::string& why);
+  bool failed() const;
+
+  const Recording& recording() const { return recording_; }
+  uint64_t events() const;
+  std::string snapshot_path() const { return recording_.snapshot_path().string(); }
+
+ private:
+  void append(Event e, uint32_t vcpu, const Regs& regs);
+  void write(const Event& e);
+
+  Recording recording_;
+  mutable std::mutex mu_;
+  std::unique_ptr<TraceWriter> writer_;
+  std::string failure_;
+};
+
+}  // namespace kvmrr

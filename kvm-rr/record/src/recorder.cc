@@ -1,0 +1,190 @@
+#include "kvmrr/recorder.h"
+
+#include <cctype>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "kvmrr/build_info.h"
+#include "kvmrr/guest_records.h"
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string now_utc() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+}
+
+RecordingMeta meta_for(const RecordSetup& in) {
+  RecordingMeta m;
+  m.kvmrr_version = "kvm-rr " KVMRR_VERSION " (" KVMRR_GIT ")";
+  m.qemu_version = in.qemu_version;
+  m.qemu_patches = in.qemu_patches;
+  m.command_line = in.command_line;
+  m.guest_command = in.guest_command;
+  m.accel = in.accel;
+  // QEMU names its accelerators "tcg" and "KVM"; the recording says "tcg" or "kvm".
+  for (char& c : m.accel) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  m.cpu_model = in.cpu_model;
+  m.smp = in.smp;
+  m.memory_mb = in.memory_mb;
+  m.created = now_utc();
+  if (!in.vmlinux.empty()) {
+    Vmlinux vmlinux(in.vmlinux);  // a wrong or stripped vmlinux fails the start, loudly
+    m.kernel_version = vmlinux.banner();
+    m.vmlinux_build_id = vmlinux.build_id();
+  }
+  m.machine = in.machine;
+  m.guest_ring_gpa = in.guest_ring_gpa;
+  m.cpuid = in.cpuid;
+  m.state = "recording";
+  return m;
+}
+
+}  // namespace
+
+Recorder::Recorder(const RecordSetup& setup)
+    : recording_(Recording::create(setup.dir, meta_for(setup))) {
+  writer_ = recording_.create_events();
+}
+
+Recorder::~Recorder() = default;
+
+void Recorder::append(Event e, uint32_t vcpu, const Regs& regs) {
+  e.vcpu = vcpu;
+  e.rip = regs.rip;
+  e.digest = register_digest(regs);
+  e.data = pack_regs(regs);
+  write(e);
+}
+
+// Events after a failure are dropped: the recording is already marked failed.
+void Recorder::write(const Event& e) {
+  std::lock_guard lock(mu_);
+  if (writer_ && failure_.empty()) writer_->append(e);
+}
+
+void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size,
+                         uint64_t value) {
+  Event e;
+  e.type = EventType::IoIn;
+  e.push_arg(port);
+  e.push_arg(size);
+  e.push_arg(value);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size,
+                             uint64_t value) {
+  Event e;
+  e.type = EventType::Mmio;
+  e.push_arg(gpa);
+  e.push_arg(size);
+  e.push_arg(value);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector,
+                             uint64_t sync_point) {
+  Event e;
+  e.type = EventType::Interrupt;
+  e.push_arg(vector);
+  e.push_arg(regs.cpl == 3);
+  e.push_arg(sync_point);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_deschedule(uint32_t vcpu, const Regs& regs, uint64_t sync_point) {
+  Event e;
+  e.type = EventType::Deschedule;
+  e.push_arg(sync_point);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_resume(uint32_t vcpu, const Regs& regs, uint64_t sync_point) {
+  Event e;
+  e.type = EventType::Resume;
+  e.push_arg(sync_point);
+  append(std::move(e), vcpu, regs);
+}
+
+void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, uint64_t ram_addr,
+                       const uint8_t* data, size_t len, EventType type) {
+  Event e;
+  e.type = type;
+  e.vcpu = vcpu;
+  e.push_arg(ram_addr);
+  e.push_arg(len);
+  e.push_arg(sync_point);
+  e.push_arg(static_cast<uint64_t>(during_io));
+  e.data.assign(data, data + len);
+  write(e);
+}
+
+void Recorder::log_guest_records(const uint8_t* p, size_t size) {
+  for (const Event& e : parse_guest_records(p, size)) write(e);
+}
+
+void Recorder::fail(const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (failure_.empty()) failure_ = why;
+}
+
+// finish() of a failed recording: the events written so far stay readable (flush may fail
+// again on a full disk; the stream then ends at its last whole frame), no END frame.
+
+bool Recorder::failed() const {
+  std::lock_guard lock(mu_);
+  return !failure_.empty();
+}
+
+uint64_t Recorder::events() const {
+  std::lock_guard lock(mu_);
+  return writer_ ? writer_->events_written() : 0;
+}
+
+void Recorder::finish() {
+  std::lock_guard lock(mu_);
+  if (!writer_) return;
+  if (!failure_.empty()) {
+    // No END frame: readers must not take a failed recording for a whole one.
+    try {
+      writer_->flush();
+    } catch (const RecordingError&) {
+    }
+    RecordingMeta m = recording_.meta();
+    m.state = "failed";
+    m.failure = failure_;
+    writer_.reset();
+    recording_.write_meta(m);
+    throw RecordingError(RecordingError::Kind::Corrupt, recording_.dir(), "recording failed: " + failure_);
+  }
+  writer_->close();
+  RecordingMeta m = recording_.meta();
+  m.state = "complete";
+  m.events = writer_->events_written();
+  m.ended = now_utc();
+  writer_.reset();
+  recording_.write_meta(m);
+}
+
+void Recorder::abort(const std::string& why) {
+  std::lock_guard lock(mu_);
+  writer_.reset();
+  RecordingMeta m = recording_.meta();
+  m.state = "aborted";
+  m.abort_reason = why;
+  try {
+    recording_.write_meta(m);
+  } catch (const RecordingError&) {
+    // The start already failed; the caller reports that error.
+  }
+}
+
+}  // namespace kvmrr
