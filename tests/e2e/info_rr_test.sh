@@ -45,3 +45,26 @@ printf 'rr_record %s\nquit\n' "$WORK/none" | KVMRR_LIB=$BUILD/lib/libkvmrr-qemu.
   "$qemu" -M none -display none -nodefaults -monitor stdio >"$WORK/none.out" 2>&1
 expect_contains "$WORK/none.out" "no vCPU to record"
 pass "rr_record on a machine without vCPUs is refused"
+
+# The same over QMP: query-rr, rr-record, rr-end-record (a management tool's view).
+rec=$WORK/qmp-rec
+printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-rr"}' \
+  "{\"execute\":\"rr-record\",\"arguments\":{\"dir\":\"$rec\"}}" '{"execute":"query-rr"}' \
+  '{"execute":"rr-end-record"}' '{"execute":"rr-end-record"}' '{"execute":"quit"}' |
+  KVMRR_LIB=$BUILD/lib/libkvmrr-qemu.so "$qemu" -M pc-i440fx-5.1 -cpu qemu64 -m 256 -S \
+  -display none -nodefaults -L "$BUILD/qemu/share" -qmp stdio >"$WORK/qmp" 2>&1
+python3 - "$WORK/qmp" "$format" <<'PY' || { cat "$WORK/qmp"; fail "QMP answers are not as expected"; }
+import json, sys
+replies = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+answers = [r for r in replies if "return" in r or "error" in r][1:]  # after qmp_capabilities
+idle, started, recording, ended, again = answers[:5]
+assert idle["return"]["state"] == "idle" and idle["return"]["format-version"] == int(sys.argv[2]), idle
+assert idle["return"]["library"].startswith("kvm-rr"), idle
+assert started == {"return": {}}, started
+assert recording["return"]["state"] == "recording", recording
+assert ended == {"return": {}}, ended
+assert "not recording" in again["error"]["desc"], again
+PY
+"$KVMRR" dump "$rec" >"$WORK/qdump" || { cat "$WORK/qdump"; fail "dump of the QMP recording failed"; }
+expect_contains "$WORK/qdump" "status: complete"
+pass "query-rr, rr-record and rr-end-record over QMP"
