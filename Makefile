@@ -14,7 +14,7 @@ KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
 MUTATION ?= tests/pmem/mutations/drop-unaligned-tail-flush.patch
 
 .PHONY: bench all deps build qemu kernel kernel-mutant image demo test unit-test e2e-test clean \
-        qemu-tree qemu-export kernel-tree kernel-export help soak
+        qemu-tree qemu-export kernel-tree kernel-export help soak format
 
 all: build qemu kernel image
 
@@ -32,6 +32,8 @@ help:
 	@echo "make qemu-tree   QEMU source with qemu-patches/ as commits in QEMU_TREE=$(QEMU_TREE)"
 	@echo "make qemu-export QEMU_TREE's commits back into qemu-patches/"
 	@echo "make kernel-tree / kernel-export   the same for guest-kernel-patches/ (KERNEL_TREE)"
+	@echo "make format      clang-format the C++ sources (.clang-format: Google style, 120 columns);"
+	@echo "                 make test and make unit-test fail (style.clang_format) on unformatted code"
 
 deps:
 	@tools/deps.sh
@@ -74,6 +76,11 @@ unit-test: build
 
 e2e-test: all kernel-mutant
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -L e2e
+
+# Reformats the C++ sources by .clang-format (not kvm-rr/abi/ or guest/: C shared with QEMU,
+# the kernel and the guest); the CTest test style.clang_format checks the same files.
+format:
+	@tools/format-check.sh --fix
 
 # make run/WORKLOAD [schemes=baseline,kernel_rr,whole_system_rr] [repeat=N]: the recorders
 # side by side on one workload (microbench, fio, rocksdb); see bench/schemes.sh.

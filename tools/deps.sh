@@ -21,6 +21,8 @@ PACKAGES=(
   zstd
   # tests: kvm-rr replay --gdb driven by a real debugger
   gdb
+  # tests: the C++ style check (style.clang_format) and make format
+  clang-format
 )
 
 SRC_LIST=/etc/apt/sources.list.d/kvm-rr-deb-src.sources

@@ -24,11 +24,12 @@ constexpr uint64_t kKernelBase = 0xffff800000000000ull;
 bool after_call(const Vmlinux& vm, uint64_t addr) {
   auto code = vm.read(addr - 7, 7);
   if (!code) return false;
-  const std::vector<uint8_t>& b = *code;  // b[6] is the byte just before addr
-  if (b[2] == 0xe8) return true;                                   // call rel32
-  if (b[1] == 0xff && b[2] == 0x15) return true;                   // call *disp32(%rip)
-  if (b[0] == 0xff && b[1] == 0x14) return true;                   // call *disp32(,%reg,8)
-  if (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) return true;          // call *%reg
+  // b[6] is the byte just before addr.
+  const std::vector<uint8_t>& b = *code;
+  if (b[2] == 0xe8) return true;                                           // call rel32
+  if (b[1] == 0xff && b[2] == 0x15) return true;                           // call *disp32(%rip)
+  if (b[0] == 0xff && b[1] == 0x14) return true;                           // call *disp32(,%reg,8)
+  if (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) return true;                  // call *%reg
   if (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0) return true;  // call *%r8..r15
   return false;
 }
@@ -50,8 +51,7 @@ std::string entry_of(const std::array<uint64_t, kPtRegsWords>& pt, const Vmlinux
     } else if (orig_ax >= 0xffffffffffffff00ull) {
       what = fmt::format("interrupt vector {:#x}", ~orig_ax & 0xff);
     }
-    return fmt::format("  the task entered from user mode: {}, user rip={:#x} rsp={:#x}\n", what,
-                       pt[kIp], pt[kSp]);
+    return fmt::format("  the task entered from user mode: {}, user rip={:#x} rsp={:#x}\n", what, pt[kIp], pt[kSp]);
   }
   return "";
 }
@@ -64,8 +64,10 @@ std::string describe_kernel_stack(const Regs& regs, const Vmlinux& vm, const Gue
   uint64_t top = (rsp | (kThreadSize - 1)) + 1;
   std::vector<uint64_t> words((top - rsp) / 8);
   if (words.empty() || !read(rsp, words.data(), words.size() * 8)) return "";
-  std::string out = fmt::format("  kernel stack at {} (rsp={:#x} up to {:#x}; return addresses, stale ones of "
-                                "finished calls among them):\n", vm.symbolize(regs.rip), rsp, top);
+  std::string out = fmt::format(
+      "  kernel stack at {} (rsp={:#x} up to {:#x}; return addresses, stale ones of "
+      "finished calls among them):\n",
+      vm.symbolize(regs.rip), rsp, top);
   // Looked up once: Vmlinux::symbol() walks the whole table.
   auto stext = vm.symbol("_stext"), etext = vm.symbol("_etext");
   size_t frames = 0;

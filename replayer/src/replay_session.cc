@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "kvmrr/registers.h"
-#include "kvmrr/registers.h"
 
 namespace kvmrr {
 
@@ -47,8 +46,7 @@ std::string ReplaySession::sym(uint64_t rip) const {
   return name ? fmt::format("{:#x} <{}>", rip, *name) : fmt::format("{:#x}", rip);
 }
 
-void ReplaySession::diverge(std::string what, uint32_t vcpu, const Regs* actual,
-                            bool have_expected) {
+void ReplaySession::diverge(std::string what, uint32_t vcpu, const Regs* actual, bool have_expected) {
   Divergence d;
   d.event_index = consumed_;
   d.vcpu = vcpu;
@@ -83,7 +81,8 @@ const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const Regs& re
   if (divergence_) return nullptr;
   if (!fill()) {
     diverge(fmt::format("the replayed kernel reached a {} at {} on vCPU {}, but the log has no "
-                        "more events{}", to_string(type), sym(regs.rip), vcpu,
+                        "more events{}",
+                        to_string(type), sym(regs.rip), vcpu,
                         reader_->end().complete ? "" : " (the recording is incomplete)"),
             vcpu, &regs, false);
     return nullptr;
@@ -91,21 +90,20 @@ const Event* ReplaySession::expect(EventType type, uint32_t vcpu, const Regs& re
   const Event& e = ahead_.front();
   if (e.type != type || e.vcpu != vcpu) {
     diverge(fmt::format("expected {} on vCPU {} at {}; the replayed kernel reached a {} on vCPU {} "
-                        "at {}", to_string(e.type), e.vcpu, sym(e.rip), to_string(type), vcpu,
-                        sym(regs.rip)),
+                        "at {}",
+                        to_string(e.type), e.vcpu, sym(e.rip), to_string(type), vcpu, sym(regs.rip)),
             vcpu, &regs, true);
     return nullptr;
   }
   if (e.rip != regs.rip) {
-    diverge(fmt::format("{} on vCPU {}: expected RIP {}, actual {}", to_string(type), vcpu,
-                        sym(e.rip), sym(regs.rip)),
+    diverge(fmt::format("{} on vCPU {}: expected RIP {}, actual {}", to_string(type), vcpu, sym(e.rip), sym(regs.rip)),
             vcpu, &regs, true);
     return nullptr;
   }
   if (e.digest != 0 && e.digest != register_digest(regs)) {
     diverge(fmt::format("{} on vCPU {} at {}: same RIP, different registers (digest {:#018x}, "
-                        "recorded {:#018x})", to_string(type), vcpu, sym(regs.rip),
-                        register_digest(regs), e.digest),
+                        "recorded {:#018x})",
+                        to_string(type), vcpu, sym(regs.rip), register_digest(regs), e.digest),
             vcpu, &regs, true);
     return nullptr;
   }
@@ -116,8 +114,8 @@ const Event* ReplaySession::expect_entry(uint32_t vcpu) {
   if (divergence_) return nullptr;
   const Event* e = peek();
   if (!e || !is_user_entry(*e) || e->vcpu != vcpu) {
-    diverge(e ? fmt::format("vCPU {} returned to user mode; the log expected {} on vCPU {} at {}",
-                            vcpu, to_string(e->type), e->vcpu, sym(e->rip))
+    diverge(e ? fmt::format("vCPU {} returned to user mode; the log expected {} on vCPU {} at {}", vcpu,
+                            to_string(e->type), e->vcpu, sym(e->rip))
               : fmt::format("vCPU {} returned to user mode, but the log has no more events", vcpu),
             vcpu, nullptr, e != nullptr);
     return nullptr;
@@ -129,8 +127,7 @@ std::string ReplaySession::report() const {
   if (!divergence_) return "no divergence\n";
   const Divergence& d = *divergence_;
   std::string out = fmt::format("DIVERGED at event {} on vCPU {}: {}\n", d.event_index, d.vcpu, d.what);
-  if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index,
-                                     describe(*d.expected, vmlinux_));
+  if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index, describe(*d.expected, vmlinux_));
   std::optional<Regs> want;
   if (d.expected && d.expected->digest) want = unpack_regs(d.expected->data);
   auto regs = [&](const char* label, const Regs& r, const Regs* other) {
@@ -151,8 +148,7 @@ std::string ReplaySession::report() const {
     out += fmt::format("  the {} events before it:\n", d.recent.size());
     uint64_t idx = d.recent_first_index;
     for (const Event& e : d.recent) {
-      out += fmt::format("    #{} {}\n", idx++,
-                         describe(e, vmlinux_));
+      out += fmt::format("    #{} {}\n", idx++, describe(e, vmlinux_));
     }
   }
   return out;

@@ -45,8 +45,7 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   }
   if (m.smp < 1 || m.smp > kMaxVcpus) {
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
-                         fmt::format("recorded with {} vCPUs; replay handles 1 to {}", m.smp,
-                                     kMaxVcpus));
+                         fmt::format("recorded with {} vCPUs; replay handles 1 to {}", m.smp, kMaxVcpus));
   }
   if (!m.guest_ring_gpa) {
     throw RecordingError(RecordingError::Kind::Corrupt, recording_.meta_path(),
@@ -113,8 +112,7 @@ void Replayer::progress() {
   last_progress_ = now;
   fprintf(stderr, "kvm-rr replay: %llu of %llu events (%.0f%%), %llu kernel entries\n",
           (unsigned long long)session_.consumed(), (unsigned long long)total_events_,
-          total_events_ ? 100.0 * session_.consumed() / total_events_ : 100.0,
-          (unsigned long long)kernel_entries_);
+          total_events_ ? 100.0 * session_.consumed() / total_events_ : 100.0, (unsigned long long)kernel_entries_);
 }
 
 Replayer::Step Replayer::fed(const Event& e) {
@@ -122,8 +120,8 @@ Replayer::Step Replayer::fed(const Event& e) {
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where,
-                                     uint32_t size, uint64_t* value) {
+Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size,
+                                     uint64_t* value) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(type, vcpu, regs);
   if (!e) return Step::Stop;
@@ -138,18 +136,16 @@ Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& 
   return stop_if_diverged();
 }
 
-Replayer::Step Replayer::io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size,
-                               uint64_t* value) {
+Replayer::Step Replayer::io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t* value) {
   return device_read(EventType::IoIn, vcpu, regs, port, size, value);
 }
 
-Replayer::Step Replayer::mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size,
-                                   uint64_t* value) {
+Replayer::Step Replayer::mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t* value) {
   return device_read(EventType::Mmio, vcpu, regs, gpa, size, value);
 }
 
-Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted,
-                                    int32_t* vector, bool* switched) {
+Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted, int32_t* vector,
+                                    bool* switched) {
   *vector = -1;
   *switched = false;
   bool left = false;  // the log left this vCPU here to run another
@@ -198,7 +194,8 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
             resume ? fmt::format("vCPU {} runs again at sync point {}; the recording ran it again at sync point {}",
                                  vcpu, sync_count, e->args[0])
                    : fmt::format("vCPU {} passed sync point {} where the recording left it to run another vCPU; it "
-                                 "is at sync point {}", vcpu, e->args[0], sync_count),
+                                 "is at sync point {}",
+                                 vcpu, e->args[0], sync_count),
             vcpu, &regs);
         return Step::Stop;
       }
@@ -210,14 +207,15 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
     }
     if (kernel_irq && e->args[2] < sync_count) {
       session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the log delivers interrupt {:#x}; "
-                                        "it is at sync point {}", vcpu, e->args[2], e->args[0], sync_count),
+                                        "it is at sync point {}",
+                                        vcpu, e->args[2], e->args[0], sync_count),
                             vcpu, nullptr);
       return Step::Stop;
     }
     if (halted) {
-      session_.diverge_here(fmt::format("vCPU {} halted (sync point {}) but the log has no interrupt for it there",
-                                        vcpu, sync_count),
-                            vcpu, nullptr);
+      session_.diverge_here(
+          fmt::format("vCPU {} halted (sync point {}) but the log has no interrupt for it there", vcpu, sync_count),
+          vcpu, nullptr);
       return Step::Stop;
     }
     return Step::Continue;
@@ -246,17 +244,13 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, UserEntry* entry) {
   *entry = UserEntry{};
   entry->vector = static_cast<uint32_t>(e->args[0]);
   switch (e->type) {
-    case EventType::Syscall:
-      entry->kind = UserEntry::Kind::Syscall;
-      break;
+    case EventType::Syscall: entry->kind = UserEntry::Kind::Syscall; break;
     case EventType::Exception:
       entry->kind = UserEntry::Kind::Exception;
       entry->error_code = e->args[1];
       entry->cr2 = e->args[2];
       break;
-    default:
-      entry->kind = UserEntry::Kind::Interrupt;
-      break;
+    default: entry->kind = UserEntry::Kind::Interrupt; break;
   }
   memcpy(entry->regs.data(), e->data.data(), sizeof entry->regs);
   kernel_entries_++;
@@ -291,8 +285,8 @@ Replayer::Step Replayer::tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint
   return fed(*e);
 }
 
-Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr,
-                                   uint64_t len, uint32_t kind, uint64_t copy, const GuestWrite& write) {
+Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
+                                   uint32_t kind, uint64_t copy, const GuestWrite& write) {
   // Mirrors kvmrr_user_read(): the same clipping and chunking, so the same records. Shared
   // memory (io_uring rings, remote pages) comes at its kernel address. With a copy, the
   // kernel has read the bytes already (from replay's stale user memory): they go into its
@@ -320,8 +314,8 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip
     uint64_t got = e->args[1];
     if (e->args[0] != uaddr || e->args[2] != kind || got > n) {
       session_.diverge_here(fmt::format("user read of {} bytes at {:#x} (kind {}) from {}; the log read {} bytes "
-                                        "at {:#x} (kind {})", n, uaddr, kind, session_.sym(rip), got,
-                                        e->args[0], e->args[2]),
+                                        "at {:#x} (kind {})",
+                                        n, uaddr, kind, session_.sym(rip), got, e->args[0], e->args[2]),
                             vcpu, &at);
       return Step::Stop;
     }
@@ -336,8 +330,8 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip
   return Step::Continue;
 }
 
-Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr,
-                                    uint64_t size, uint64_t* value, const GuestWrite& write) {
+Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t size,
+                                    uint64_t* value, const GuestWrite& write) {
   Regs at = regs;
   at.rip = rip;
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
@@ -345,10 +339,11 @@ Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t ri
   if (!e) return Step::Stop;
   if (e->nargs < 3 || e->args[0] != uaddr || e->args[1] != size || e->args[2] != KVMRR_UREAD_SCALAR ||
       size > sizeof(*value) || e->data.size() != size) {
-    session_.diverge_here(fmt::format("value of {} bytes loaded from user memory at {:#x} in {}; the log has {} "
-                                      "bytes at {:#x}", size, uaddr, session_.sym(rip),
-                                      e->nargs >= 2 ? e->args[1] : 0, e->nargs >= 1 ? e->args[0] : 0),
-                          vcpu, &at);
+    session_.diverge_here(
+        fmt::format("value of {} bytes loaded from user memory at {:#x} in {}; the log has {} "
+                    "bytes at {:#x}",
+                    size, uaddr, session_.sym(rip), e->nargs >= 2 ? e->args[1] : 0, e->nargs >= 1 ? e->args[0] : 0),
+        vcpu, &at);
     return Step::Stop;
   }
   uint64_t v = 0;
@@ -362,13 +357,14 @@ Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t ri
 
 // Writes a logged chunk (at most n bytes asked) back into user memory; *done when the guest's
 // read stops there (a short copy, or a string's NUL). False after a divergence.
-bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind,
-                         uint64_t copy, const GuestWrite& write, bool* done) {
+bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind, uint64_t copy,
+                         const GuestWrite& write, bool* done) {
   uint64_t uaddr = e.args[0], got = e.args[1];
   uint64_t to = copy ? copy : uaddr;
   if (got && write(to, e.data.data(), got) != 0) {
     session_.diverge_here(fmt::format("cannot put the {} logged user bytes {} {:#x}: not mapped in the "
-                                      "replayed guest", got, copy ? "into the kernel's copy at" : "back at", to),
+                                      "replayed guest",
+                                      got, copy ? "into the kernel's copy at" : "back at", to),
                           vcpu, &at);
     return false;
   }
@@ -380,9 +376,8 @@ bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t
 // The guest copies the remaining chunks from user memory after the flush, with no hook of
 // its own: their bytes go into user memory now, and their events are consumed where the
 // guest appends them, right after that sync point (Replayer::sync_point).
-Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len,
-                                            uint32_t kind, uint64_t copy, EventType type,
-                                            const GuestWrite& write) {
+Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
+                                            uint64_t copy, EventType type, const GuestWrite& write) {
   uint32_t ahead = 0;
   for (size_t nth = 0; len;) {
     const Event* e = session_.peek_vcpu(vcpu, nth++);
@@ -411,8 +406,7 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint6
   return Step::Continue;
 }
 
-Replayer::Step Replayer::yield_point(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t count,
-                                     uint32_t* open) {
+Replayer::Step Replayer::yield_point(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t count, uint32_t* open) {
   *open = 0;
   if (vcpu >= yield_windows_.size() || next_window_[vcpu] >= yield_windows_[vcpu].size()) {
     return Step::Continue;
@@ -423,8 +417,8 @@ Replayer::Step Replayer::yield_point(uint32_t vcpu, const Regs& regs, uint64_t r
     Regs at = regs;
     at.rip = rip;
     session_.diverge_here(fmt::format("yield point {} of vCPU {} is at {}; the log opens a window at yield "
-                                      "point {} at {}", count, vcpu, session_.sym(rip), w.count,
-                                      session_.sym(w.rip)),
+                                      "point {} at {}",
+                                      count, vcpu, session_.sym(rip), w.count, session_.sym(w.rip)),
                           vcpu, &at);
     return Step::Stop;
   }
@@ -438,7 +432,8 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   const Event* e = session_.peek();
   if (e->type != EventType::YieldWindow || e->vcpu != vcpu || e->args[0] != count) {
     session_.diverge_here(fmt::format("vCPU {} opened a yield window at yield count {}; the log does not have "
-                                      "it next", vcpu, count),
+                                      "it next",
+                                      vcpu, count),
                           vcpu, nullptr);
     return Step::Stop;
   }
@@ -452,7 +447,7 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
 }
 
 static const char* dma_when(DmaTiming during_io) {
-  return during_io == DmaTiming::InAccess   ? " (inside a device access)"
+  return during_io == DmaTiming::InAccess    ? " (inside a device access)"
          : during_io == DmaTiming::BeforeRun ? " (before the vCPU ran)"
          : during_io == DmaTiming::InUser    ? " (in user mode)"
                                              : "";
@@ -465,14 +460,10 @@ static const char* dma_when(DmaTiming during_io) {
 // enter the kernel, both.
 static bool dma_due_at(DmaTiming made, DmaTiming at) {
   switch (at) {
-    case DmaTiming::InAccess:
-      return made == DmaTiming::InAccess;
-    case DmaTiming::AtSyncPoint:
-      return made == DmaTiming::AtSyncPoint;
-    case DmaTiming::InUser:
-      return made == DmaTiming::AtSyncPoint || made == DmaTiming::InUser;
-    case DmaTiming::BeforeRun:
-      return false;
+    case DmaTiming::InAccess: return made == DmaTiming::InAccess;
+    case DmaTiming::AtSyncPoint: return made == DmaTiming::AtSyncPoint;
+    case DmaTiming::InUser: return made == DmaTiming::AtSyncPoint || made == DmaTiming::InUser;
+    case DmaTiming::BeforeRun: return false;
   }
   return false;
 }
@@ -486,8 +477,8 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
                mine->args[2] <= sync_count && dma_due_at(DmaTiming(mine->args[3]), during_io);
     return due ? Step::Wait : Step::Continue;
   }
-  for (const Event* e; (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) &&
-                       e->vcpu == vcpu;) {
+  for (const Event* e;
+       (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) && e->vcpu == vcpu;) {
     DmaTiming made = DmaTiming(e->args[3]);
     if (during_io == DmaTiming::BeforeRun) {
       // Replay begins: only what devices wrote before the vCPU first ran.
@@ -502,15 +493,16 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
       if (made != DmaTiming::BeforeRun && e->args[2] > sync_count) break;
       if (e->args[2] != sync_count || !dma_due_at(made, during_io)) {
         session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
-                                          "memory was made at sync point {}{}", vcpu, sync_count,
-                                          dma_when(during_io), e->args[2], dma_when(made)),
+                                          "memory was made at sync point {}{}",
+                                          vcpu, sync_count, dma_when(during_io), e->args[2], dma_when(made)),
                               vcpu, nullptr);
         return Step::Stop;
       }
     }
     if (write(e->args[0], e->data.data(), e->data.size()) != 0) {
       session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
-                                        "the replaying machine's RAM", e->data.size(), e->args[0]),
+                                        "the replaying machine's RAM",
+                                        e->data.size(), e->args[0]),
                             vcpu, nullptr);
       return Step::Stop;
     }
@@ -525,7 +517,8 @@ namespace {
 // user register file (pt_regs order), else the first differing byte.
 std::string data_difference(const Event& got, const Event& want) {
   if (got.data == want.data) return "";
-  if (is_user_entry(got) && got.data.size() == want.data.size() && got.data.size() == sizeof(uint64_t) * kPtRegsNames.size()) {
+  if (is_user_entry(got) && got.data.size() == want.data.size() &&
+      got.data.size() == sizeof(uint64_t) * kPtRegsNames.size()) {
     std::string out = "; user registers differ:";
     for (size_t i = 0; i < kPtRegsNames.size(); i++) {
       uint64_t a, b;
@@ -552,9 +545,9 @@ Replayer::Step Replayer::guest_records(const uint8_t* records, size_t size) {
   }
   for (Event& r : logged) {
     if (fed_.empty()) {
-      session_.diverge_here(fmt::format("the replayed kernel logged an input replay did not feed it: {}",
-                                        describe(r, &vmlinux_)),
-                            r.vcpu, nullptr);
+      session_.diverge_here(
+          fmt::format("the replayed kernel logged an input replay did not feed it: {}", describe(r, &vmlinux_)), r.vcpu,
+          nullptr);
       return Step::Stop;
     }
     Event want = fed_.front();
@@ -578,8 +571,7 @@ void Replayer::load_cpuid_table(const RecordingMeta& m) {
 }
 
 bool Replayer::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
-  bool covered = cpuid_.count({0, 0}) &&
-                 (leaf <= cpuid_max_basic_ || (leaf >= 0x80000000u && leaf <= cpuid_max_ext_));
+  bool covered = cpuid_.count({0, 0}) && (leaf <= cpuid_max_basic_ || (leaf >= 0x80000000u && leaf <= cpuid_max_ext_));
   if (!covered) return false;
   auto it = cpuid_.find({leaf, cpuid_has_subleaves(leaf) ? subleaf : 0});
   for (int i = 0; i < 4; i++) out[i] = it == cpuid_.end() ? 0 : it->second[i];

@@ -29,8 +29,7 @@ Regs regs_at(uint64_t rip) {
 // Builds a recording through the Recorder, as QEMU does, against the fake vmlinux.
 class RecordingBuilder {
  public:
-  explicit RecordingBuilder(const TempDir& d, const std::vector<CpuidEntry>& cpuid = {},
-                            const char* accel = "tcg")
+  explicit RecordingBuilder(const TempDir& d, const std::vector<CpuidEntry>& cpuid = {}, const char* accel = "tcg")
       : dir_((d.path() / "rec").string()) {
     RecordSetup info;
     info.dir = dir_;
@@ -44,9 +43,7 @@ class RecordingBuilder {
   }
   Recorder& operator*() { return *rec_; }
   Recorder* operator->() { return rec_.get(); }
-  void guest(const void* record, size_t size) {
-    rec_->log_guest_records(static_cast<const uint8_t*>(record), size);
-  }
+  void guest(const void* record, size_t size) { rec_->log_guest_records(static_cast<const uint8_t*>(record), size); }
   void rdtsc(uint64_t rip, uint64_t value) {
     kvmrr_value_record r{};
     r.hdr = {KVMRR_REC_RDTSC, sizeof r, 0, rip};
@@ -109,8 +106,7 @@ struct Memory {
 ::testing::AssertionResult diverged_saying(Replayer& r, const std::string& what) {
   if (!r.session().divergence()) return ::testing::AssertionFailure() << "no divergence";
   if (r.session().divergence()->what.find(what) == std::string::npos)
-    return ::testing::AssertionFailure() << "the divergence does not say \"" << what << "\":\n"
-                                       << r.session().report();
+    return ::testing::AssertionFailure() << "the divergence does not say \"" << what << "\":\n" << r.session().report();
   return ::testing::AssertionSuccess();
 }
 
@@ -180,7 +176,7 @@ TEST(Replayer, DeviceWritesWaitForTheirSyncPoint) {
   TempDir d;
   RecordingBuilder b(d);
   b.dma(5, DmaTiming::AtSyncPoint, 0x1000, "ab");
-  b.dma(6, DmaTiming::InAccess, 0x2000, "cd");   // inside the vCPU's device access at sync point 6
+  b.dma(6, DmaTiming::InAccess, 0x2000, "cd");     // inside the vCPU's device access at sync point 6
   b.dma(6, DmaTiming::AtSyncPoint, 0x3000, "ef");  // while parked at sync point 6
   b->log_interrupt(0, regs_at(0xffffffff81000100), 0xec, 6);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
@@ -428,20 +424,15 @@ TEST(Replayer, ResumedVcpuRunsAtItsResume) {
   SyncCheck sync;
   EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 0, false), Step::Wait);
   EXPECT_FALSE(sync.switched);
-  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000040), 0, false), Step::Continue)
-      << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000040), 0, false), Step::Continue) << r.session().report();
   EXPECT_TRUE(sync.switched);
-  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Wait)
-      << r.session().report();
-  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 0, false), Step::Continue)
-      << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Wait) << r.session().report();
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 0, false), Step::Continue) << r.session().report();
   // vCPU 0 runs on to its sync point 2, but vCPU 1's resume comes first in the log.
   EXPECT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Wait);
   EXPECT_EQ(r.turn(), 1);
-  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Continue)
-      << r.session().report();
-  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Continue)
-      << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000050), 1, false), Step::Continue) << r.session().report();
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000020), 2, false), Step::Continue) << r.session().report();
   EXPECT_EQ(sync.vector, 0xec);
   EXPECT_FALSE(r.session().divergence());
 }
@@ -496,8 +487,8 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   b.rdtsc(0xffffffff81000400, 42);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY,
-                        kKernelCopy, m.writer()),
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY, kKernelCopy,
+                        m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[kKernelCopy], big);
@@ -509,14 +500,11 @@ TEST(Replayer, UserReadWithARingFlushInsideIt) {
   ASSERT_EQ(r.dma(0, 5, DmaTiming::AtSyncPoint, ram.writer()), Step::Continue) << r.session().report();
   EXPECT_EQ(ram.writes[0x3000], "dev");
   SyncCheck sync;
-  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Wait)
-      << r.session().report();
-  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000030), 9, true), Step::Continue)
-      << r.session().report();
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Wait) << r.session().report();
+  ASSERT_EQ(sync(r, 1, regs_at(0xffffffff81000030), 9, true), Step::Continue) << r.session().report();
   ASSERT_EQ(r.interrupt(1, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
   // vCPU 0 resumes; the second chunk is consumed there, the ring then holds both records.
-  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Continue)
-      << r.session().report();
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000220), 5, false), Step::Continue) << r.session().report();
   uint64_t tsc = 0;
   ASSERT_EQ(r.tsc(0, regs_at(0), 0xffffffff81000400, &tsc), Step::Continue) << r.session().report();
   EXPECT_EQ(tsc, 42u);
@@ -533,9 +521,9 @@ TEST(Replayer, UserReadsAreWrittenBackChunkByChunkAndStringsStopAtTheirNul) {
   b.rdtsc(0xffffffff81000400, 42);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY, 0,
-                        m.writer()),
-            Step::Continue)
+  ASSERT_EQ(
+      r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10000, KVMRR_USER_CHUNK + 4, KVMRR_UREAD_COPY, 0, m.writer()),
+      Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0x10000], big);
   EXPECT_EQ(m.writes[0x10000 + KVMRR_USER_CHUNK], "tail");
@@ -555,8 +543,7 @@ TEST(Replayer, SharedMemoryIsWrittenBackAtItsKernelAddress) {
   b.user_read(0xffffffff81000700, 0xffff888001234040, std::string("\x07\0\0\0", 4), KVMRR_UREAD_SHARED);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED, 0,
-                        m.writer()),
+  ASSERT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000700, 0xffff888001234040, 4, KVMRR_UREAD_SHARED, 0, m.writer()),
             Step::Continue)
       << r.session().report();
   EXPECT_EQ(m.writes[0xffff888001234040], std::string("\x07\0\0\0", 4));
@@ -568,8 +555,7 @@ TEST(Replayer, AUserReadAtAnotherAddressDiverges) {
   b.user_read(0xffffffff81000200, 0x10000, "abc", KVMRR_UREAD_COPY);
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
-  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, 0, m.writer()),
-            Step::Stop);
+  EXPECT_EQ(r.user_read(0, regs_at(0), 0xffffffff81000200, 0x10008, 3, KVMRR_UREAD_COPY, 0, m.writer()), Step::Stop);
   EXPECT_NE(r.session().report().find("the log read 3 bytes at 0x10000"), std::string::npos) << r.session().report();
   EXPECT_TRUE(m.writes.empty());
 }
@@ -585,14 +571,12 @@ TEST(Replayer, AUserValueIsTheLoggedOne) {
   Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
   Memory m;
   uint64_t value = 0;  // what replay's load got
-  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152710, 4, &value, m.writer()),
-            Step::Continue)
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152710, 4, &value, m.writer()), Step::Continue)
       << r.session().report();
   EXPECT_EQ(value, 1u);
   EXPECT_EQ(m.writes[0x39152710], std::string("\x01\0\0\0", 4));
   value = 0xffff;
-  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152718, 2, &value, m.writer()),
-            Step::Continue)
+  ASSERT_EQ(r.user_value(0, regs_at(0), 0xffffffff81000228, 0x39152718, 2, &value, m.writer()), Step::Continue)
       << r.session().report();
   EXPECT_EQ(value, 0x0302u);
   EXPECT_FALSE(r.session().divergence());
@@ -680,7 +664,8 @@ TEST(Replayer, AnEntryPerformedInAnotherTaskDiverges) {
   auto ring = ring_of({{&logged, sizeof logged}});
   EXPECT_EQ(r.guest_records(ring.data(), ring.size()), Step::Stop);
   const std::string& what = r.session().divergence()->what;
-  EXPECT_NE(what.find("nr=0x3c pid=40 data=168B; it was fed syscall vcpu=0 rip=0x401000 nr=0x3c pid=39"), std::string::npos)
+  EXPECT_NE(what.find("nr=0x3c pid=40 data=168B; it was fed syscall vcpu=0 rip=0x401000 nr=0x3c pid=39"),
+            std::string::npos)
       << what;
 }
 

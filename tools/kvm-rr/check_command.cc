@@ -125,8 +125,9 @@ class CheckCommand : public Command {
         if (!bytes) {
           problem(idx, e, "RIP is not in the kernel image");
         } else if (!follows_sync_instruction(*bytes)) {
-          problem(idx, e, fmt::format("not right after port I/O or HLT (bytes before: {:02x} {:02x})",
-                                      (*bytes)[0], (*bytes)[1]));
+          problem(
+              idx, e,
+              fmt::format("not right after port I/O or HLT (bytes before: {:02x} {:02x})", (*bytes)[0], (*bytes)[1]));
         }
       }
       if (!reader->end().complete) {

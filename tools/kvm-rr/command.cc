@@ -47,9 +47,8 @@ uint64_t ParsedOptions::number(std::string_view name, uint64_t fallback) const {
   return it == numbers.end() ? fallback : it->second;
 }
 
-bool parse_options(std::string_view command, const std::vector<std::string>& args,
-                   const std::vector<OptionSpec>& table, ParsedOptions& out, std::ostream& err,
-                   bool command_after_dashdash) {
+bool parse_options(std::string_view command, const std::vector<std::string>& args, const std::vector<OptionSpec>& table,
+                   ParsedOptions& out, std::ostream& err, bool command_after_dashdash) {
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "--" && command_after_dashdash) {

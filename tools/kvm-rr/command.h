@@ -59,9 +59,8 @@ struct ParsedOptions {
 // bits) prints "kvm-rr COMMAND: ..." to err and returns false (the command exits
 // kExitUsage). With command_after_dashdash, "--" ends the options and the rest is the
 // guest command; otherwise "--" is an unknown option.
-bool parse_options(std::string_view command, const std::vector<std::string>& args,
-                   const std::vector<OptionSpec>& table, ParsedOptions& out, std::ostream& err,
-                   bool command_after_dashdash = false);
+bool parse_options(std::string_view command, const std::vector<std::string>& args, const std::vector<OptionSpec>& table,
+                   ParsedOptions& out, std::ostream& err, bool command_after_dashdash = false);
 
 std::unique_ptr<Command> make_dump_command();
 std::unique_ptr<Command> make_run_command();

@@ -8,7 +8,6 @@
 #include "command.h"
 #include "install.h"
 #include "kvmrr/guest-abi.h"
-#include "kvmrr/registers.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 #include "kvmrr/vmlinux.h"
@@ -83,8 +82,7 @@ class DumpCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    static const std::vector<OptionSpec> kOptions = {
-        {"--events"}, {"--data"}, {"--vmlinux", OptionSpec::Takes::Text}};
+    static const std::vector<OptionSpec> kOptions = {{"--events"}, {"--data"}, {"--vmlinux", OptionSpec::Takes::Text}};
     ParsedOptions o;
     if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
     bool list = o.has("--events"), data = o.has("--data");
@@ -140,14 +138,13 @@ class DumpCommand : public Command {
     fmt::print(out, "raw_bytes: {}\n", end.raw_bytes);
     if (failure) {
       fmt::print(out, "status: {}\n", to_string(failure->kind()));
-      fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(),
-                 end.events);
+      fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(), end.events);
       return kExitBadRecording;
     }
     if (!end.complete) {
       fmt::print(out, "status: incomplete\n");
-      fmt::print(err, "kvm-rr dump: {}/events: incomplete recording: {}; {} events readable\n",
-                 dir, end.reason, end.events);
+      fmt::print(err, "kvm-rr dump: {}/events: incomplete recording: {}; {} events readable\n", dir, end.reason,
+                 end.events);
       return kExitBadRecording;
     }
     fmt::print(out, "status: complete\n");

@@ -20,19 +20,21 @@ const char* const kGuestOptionsHelp =
     "               one CPU in the kernel at a time)\n"
     "  --verbose    print the QEMU command line\n";
 
-bool parse_guest_args(std::string_view name, const std::vector<std::string>& args, GuestArgs& out,
-                      std::ostream& err, const std::vector<OptionSpec>& own, ParsedOptions* own_out) {
-  std::vector<OptionSpec> table = {
-      {"--accel", OptionSpec::Takes::Text}, {"-m", OptionSpec::Takes::Number},
-      {"--smp", OptionSpec::Takes::Number}, {"--pmem", OptionSpec::Takes::Number},
-      {"--timeout", OptionSpec::Takes::Number}, {"--kernel-args", OptionSpec::Takes::Text},
-      {"--verbose"}};
+bool parse_guest_args(std::string_view name, const std::vector<std::string>& args, GuestArgs& out, std::ostream& err,
+                      const std::vector<OptionSpec>& own, ParsedOptions* own_out) {
+  std::vector<OptionSpec> table = {{"--accel", OptionSpec::Takes::Text},
+                                   {"-m", OptionSpec::Takes::Number},
+                                   {"--smp", OptionSpec::Takes::Number},
+                                   {"--pmem", OptionSpec::Takes::Number},
+                                   {"--timeout", OptionSpec::Takes::Number},
+                                   {"--kernel-args", OptionSpec::Takes::Text},
+                                   {"--verbose"}};
   table.insert(table.end(), own.begin(), own.end());
   ParsedOptions o;
   if (!parse_options(name, args, table, o, err, true)) return false;
   if (!o.positional.empty()) {
-    fmt::print(err, "kvm-rr {}: unexpected argument '{}' (put the command after --; see kvm-rr {} --help)\n",
-               name, o.positional[0], name);
+    fmt::print(err, "kvm-rr {}: unexpected argument '{}' (put the command after --; see kvm-rr {} --help)\n", name,
+               o.positional[0], name);
     return false;
   }
   out.guest.accel = o.text("--accel", out.guest.accel);
@@ -65,23 +67,23 @@ int guest_exit_status(std::string_view name, const GuestRunResult& r, const Gues
   if (!r.guest_status) {
     // -no-reboot turns a guest reset (a triple fault: the guest kernel could not even
     // report a panic) into QEMU exiting 0; QEMU's own line above names the vCPU.
-    std::string why = r.kernel_panic   ? "the guest kernel panicked"
-                      : r.qemu_signal  ? fmt::format("QEMU was killed by signal {}", r.qemu_signal)
+    std::string why = r.kernel_panic     ? "the guest kernel panicked"
+                      : r.qemu_signal    ? fmt::format("QEMU was killed by signal {}", r.qemu_signal)
                       : r.qemu_exit == 0 ? "QEMU exited with status 0: the guest reset (a triple fault?) or powered off"
-                                       : fmt::format("QEMU exited with status {}", r.qemu_exit);
+                                         : fmt::format("QEMU exited with status {}", r.qemu_exit);
     fmt::print(err, "kvm-rr {}: the guest did not report the command's status: {}\n", name, why);
     return kExitGuestFailed;
   }
   if (r.qemu_exit != *r.guest_status) {
-    fmt::print(err, "kvm-rr {}: guest reported status {} but QEMU exited with {}\n", name,
-               *r.guest_status, r.qemu_exit);
+    fmt::print(err, "kvm-rr {}: guest reported status {} but QEMU exited with {}\n", name, *r.guest_status,
+               r.qemu_exit);
     return kExitGuestFailed;
   }
   return *r.guest_status;
 }
 
-std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs& args,
-                                          std::ostream& err, int* status) {
+std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs& args, std::ostream& err,
+                                          int* status) {
   Install install = Install::locate();
   if (std::string missing = install.missing(); !missing.empty()) {
     fmt::print(err, "kvm-rr {}: not everything is built:\n{}", name, missing);
@@ -107,8 +109,8 @@ std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs
   }
 }
 
-GuestRunResult run_prepared_guest(std::string_view name, const GuestMachine& machine,
-                                  GuestArgs& args, std::ostream& out, std::ostream& err) {
+GuestRunResult run_prepared_guest(std::string_view name, const GuestMachine& machine, GuestArgs& args,
+                                  std::ostream& out, std::ostream& err) {
   auto argv = machine.qemu_argv();
   args.run.env.emplace_back("KVMRR_LIB", machine.install().core_lib.string());
   if (args.verbose) {

@@ -14,8 +14,7 @@ static constexpr uint64_t kRamAbovePmemMb = 128;
 static constexpr uint64_t kRamBelowPmemMb = 256;
 
 std::string base64_encode(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
@@ -43,17 +42,18 @@ GuestMachine::GuestMachine(Install install, GuestOptions options)
   if (o.pmem_mb % 16 != 0) throw std::invalid_argument("--pmem must be a multiple of 16 MiB");
   if (o.memory_mb % 16 != 0) throw std::invalid_argument("-m must be a multiple of 16 MiB");
   if (o.memory_mb < o.pmem_mb + kRamBelowPmemMb + kRamAbovePmemMb) {
-    throw std::invalid_argument(fmt::format(
-        "-m {} leaves too little RAM next to a {} MiB pmem region (need pmem + {} MiB)",
-        o.memory_mb, o.pmem_mb, kRamBelowPmemMb + kRamAbovePmemMb));
+    throw std::invalid_argument(
+        fmt::format("-m {} leaves too little RAM next to a {} MiB pmem region (need pmem + {} MiB)", o.memory_mb,
+                    o.pmem_mb, kRamBelowPmemMb + kRamAbovePmemMb));
   }
   if (o.memory_mb > 3072) {
     throw std::invalid_argument("-m above 3072 MiB is not supported (RAM must stay below the PCI hole)");
   }
   if (o.kernel_args.size() > 200) throw std::invalid_argument("--kernel-args is longer than 200 bytes");
   if (base64_encode(o.command).size() > kMaxEncodedCommand) {
-    throw std::invalid_argument("the guest command is too long for the kernel command line "
-                                "(put it in a script on the guest image)");
+    throw std::invalid_argument(
+        "the guest command is too long for the kernel command line "
+        "(put it in a script on the guest image)");
   }
 }
 
@@ -69,9 +69,7 @@ std::string GuestMachine::kernel_cmdline() const {
   return cmdline;
 }
 
-uint64_t GuestMachine::pmem_offset_mb() const {
-  return options_.memory_mb - kRamAbovePmemMb - options_.pmem_mb;
-}
+uint64_t GuestMachine::pmem_offset_mb() const { return options_.memory_mb - kRamAbovePmemMb - options_.pmem_mb; }
 
 std::vector<std::string> GuestMachine::qemu_argv() const {
   const GuestOptions& o = options_;
@@ -89,6 +87,8 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
     // can switch too (qemu-patches: several vCPUs on one TCG thread).
     accel += ",thread=single";
   }
+  // One QEMU option and its value a line.
+  // clang-format off
   std::vector<std::string> argv = {
       install_.qemu.string(),
       "-nodefaults", "-no-user-config", "-display", "none",
@@ -110,12 +110,14 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
       "-action", "panic=exit-failure",
       "-no-reboot",
   };
+  // clang-format on
   for (size_t i = 0; i < o.extra_disks.size(); i++) {
     std::string id = fmt::format("disk{}", i + 1);
     std::string file;
     for (char c : o.extra_disks[i].path) file += c == ',' ? std::string(",,") : std::string(1, c);
-    argv.insert(argv.end(), {"-drive", fmt::format("file={},if=none,id={},format=raw{}", file, id,
-                                                   o.extra_disks[i].read_only ? ",readonly=on" : ""),
+    argv.insert(argv.end(), {"-drive",
+                             fmt::format("file={},if=none,id={},format=raw{}", file, id,
+                                         o.extra_disks[i].read_only ? ",readonly=on" : ""),
                              "-device", "virtio-blk-pci,drive=" + id});
   }
   if (!o.recording_dir.empty()) {
@@ -127,13 +129,15 @@ std::vector<std::string> GuestMachine::qemu_argv() const {
   return argv;
 }
 
+// Arguments made only of these need no quoting for a shell.
+static constexpr char kShellPlain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=./:,@%";
+
 std::string GuestMachine::shell_command(const std::vector<std::string>& argv) {
   if (argv.size() == 1) return argv[0];
   std::string out;
   for (const std::string& a : argv) {
     if (!out.empty()) out += ' ';
-    bool plain = !a.empty() && a.find_first_not_of(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=./:,@%") == std::string::npos;
+    bool plain = !a.empty() && a.find_first_not_of(kShellPlain) == std::string::npos;
     if (plain) {
       out += a;
       continue;

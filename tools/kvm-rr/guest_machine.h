@@ -18,7 +18,7 @@ struct GuestOptions {
   uint64_t memory_mb = 1024;
   uint64_t pmem_mb = 128;  // carved from RAM by memmap=, shows up as /dev/pmem0
   uint32_t smp = 1;
-  std::string command;     // shell command run in the guest as root
+  std::string command;  // shell command run in the guest as root
   // Appended to the kernel command line (e.g. kvmrr_serialize).
   std::string kernel_args;
   // When set, the guest records the command into this directory (kvm-rr-ctl device).

@@ -43,8 +43,8 @@ void on_line(const std::string& line, GuestRunResult& r, std::ostream& console) 
 
 }  // namespace
 
-GuestRunResult run_guest(const std::vector<std::string>& argv, const GuestRunOptions& options,
-                         std::ostream& console, std::ostream& progress) {
+GuestRunResult run_guest(const std::vector<std::string>& argv, const GuestRunOptions& options, std::ostream& console,
+                         std::ostream& progress) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", strerror(errno)));
   pid_t parent = getpid();

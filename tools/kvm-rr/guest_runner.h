@@ -11,21 +11,21 @@
 namespace kvmrr {
 
 struct GuestRunResult {
-  int qemu_exit = -1;                  // QEMU's exit status, or -1 if killed by a signal
+  int qemu_exit = -1;  // QEMU's exit status, or -1 if killed by a signal
   int qemu_signal = 0;
-  std::optional<int> guest_status;     // what init reported for the command
+  std::optional<int> guest_status;  // what init reported for the command
   bool timed_out = false;
-  bool kernel_panic = false;           // the console showed "Kernel panic"
+  bool kernel_panic = false;  // the console showed "Kernel panic"
   double seconds = 0;
 };
 
 struct GuestRunOptions {
-  std::chrono::seconds timeout{0};     // 0: none
+  std::chrono::seconds timeout{0};  // 0: none
   std::chrono::seconds heartbeat{30};
   std::vector<std::pair<std::string, std::string>> env;  // added to QEMU's environment
 };
 
-GuestRunResult run_guest(const std::vector<std::string>& argv, const GuestRunOptions& options,
-                         std::ostream& console, std::ostream& progress);
+GuestRunResult run_guest(const std::vector<std::string>& argv, const GuestRunOptions& options, std::ostream& console,
+                         std::ostream& progress);
 
 }  // namespace kvmrr

@@ -1,9 +1,10 @@
 #include "kvm_host.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -20,15 +21,15 @@ KvmDiagnosis diagnose_kvm(const std::filesystem::path& dev, const std::filesyste
   if (!std::filesystem::exists(dev, ec)) {
     return {KvmDiagnosis::Kind::Missing,
             fmt::format("{} does not exist: this host offers no KVM (no kvm_intel/kvm_amd module, or "
-                        "no hardware virtualization). {}", dev.string(), kAlternatives)};
+                        "no hardware virtualization). {}",
+                        dev.string(), kAlternatives)};
   }
   int fd = open(dev.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     return {e == EACCES || e == EPERM ? KvmDiagnosis::Kind::NoPermission : KvmDiagnosis::Kind::Missing,
             fmt::format("cannot open {}: {}{}. {}", dev.string(), strerror(e),
-                        e == EACCES || e == EPERM ? " (add yourself to its group, usually kvm, or run as root)"
-                                                  : "",
+                        e == EACCES || e == EPERM ? " (add yourself to its group, usually kvm, or run as root)" : "",
                         kAlternatives)};
   }
   close(fd);

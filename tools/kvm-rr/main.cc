@@ -13,8 +13,7 @@ static void usage(std::ostream& os) {
         "Records the execution of a Linux guest's kernel and replays it deterministically.\n\n"
         "commands:\n";
   for (const auto& c : Command::all()) {
-    os << "  " << c->name() << std::string(10 - std::min<size_t>(9, c->name().size()), ' ')
-       << c->summary() << "\n";
+    os << "  " << c->name() << std::string(10 - std::min<size_t>(9, c->name().size()), ' ') << c->summary() << "\n";
   }
   os << "\noptions:\n  --version  print the version and recording format version\n";
 }
@@ -30,8 +29,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (args[0] == "--version") {
-    std::cout << "kvm-rr " << KVMRR_VERSION << " (" << KVMRR_GIT << "), recording format "
-              << kFormatVersion << "\n";
+    std::cout << "kvm-rr " << KVMRR_VERSION << " (" << KVMRR_GIT << "), recording format " << kFormatVersion << "\n";
     return kExitOk;
   }
   Command* cmd = Command::find(args[0]);

@@ -89,13 +89,16 @@ class PmemCheckCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    static const std::vector<OptionSpec> kOptions = {
-        {"-k", OptionSpec::Takes::Number},         {"--atomic", OptionSpec::Takes::Number},
-        {"--samples", OptionSpec::Takes::Number},  {"--max-states", OptionSpec::Takes::Number},
-        {"--seed", OptionSpec::Takes::Number},     {"--batch", OptionSpec::Takes::Number},
-        {"--from-checkpoint", OptionSpec::Takes::Number},
-        {"--fs", OptionSpec::Takes::Text},         {"--mount-opts", OptionSpec::Takes::Text},
-        {"--keep-images"}};
+    static const std::vector<OptionSpec> kOptions = {{"-k", OptionSpec::Takes::Number},
+                                                     {"--atomic", OptionSpec::Takes::Number},
+                                                     {"--samples", OptionSpec::Takes::Number},
+                                                     {"--max-states", OptionSpec::Takes::Number},
+                                                     {"--seed", OptionSpec::Takes::Number},
+                                                     {"--batch", OptionSpec::Takes::Number},
+                                                     {"--from-checkpoint", OptionSpec::Takes::Number},
+                                                     {"--fs", OptionSpec::Takes::Text},
+                                                     {"--mount-opts", OptionSpec::Takes::Text},
+                                                     {"--keep-images"}};
     ParsedOptions p;
     if (!parse_options(name(), args, kOptions, p, err)) return kExitUsage;
     Options o;
@@ -148,8 +151,9 @@ class PmemCheckCommand : public Command {
     // model builds are not the machine's (a first try, not analyzed: 7 of 400 "failed" on
     // kvm-rr's own kernel with three DAX writers on 2 vCPUs).
     if (rec.meta().smp > 1) {
-      fmt::print(err, "kvm-rr pmem-check: {} was recorded with {} vCPUs; the crash-state model handles one "
-                      "(each vCPU's fences order only its own stores, which it does not model yet)\n",
+      fmt::print(err,
+                 "kvm-rr pmem-check: {} was recorded with {} vCPUs; the crash-state model handles one "
+                 "(each vCPU's fences order only its own stores, which it does not model yet)\n",
                  dir.string(), rec.meta().smp);
       return kExitBadRecording;
     }
@@ -175,7 +179,8 @@ class PmemCheckCommand : public Command {
     }
     std::vector<uint8_t> initial = read_image(pass_dir / "pmem-initial.img", log.header.size);
     if (log.header.size % (16u << 20)) {
-      throw RecordingError(RecordingError::Kind::Corrupt, pass_dir / "pmem.log", "pmem size is not a multiple of 16 MiB");
+      throw RecordingError(RecordingError::Kind::Corrupt, pass_dir / "pmem.log",
+                           "pmem size is not a multiple of 16 MiB");
     }
 
     auto started = std::chrono::steady_clock::now();
@@ -186,7 +191,8 @@ class PmemCheckCommand : public Command {
       fmt::print(err, "kvm-rr pmem-check: the guest made no checkpoint {}\n", *o.plan.from_checkpoint);
       return kExitUsage;
     }
-    fmt::print(err, "kvm-rr pmem-check: {} log records; from {}: {} fences with lines in flight, {} crash states, "
+    fmt::print(err,
+               "kvm-rr pmem-check: {} log records; from {}: {} fences with lines in flight, {} crash states, "
                "{} distinct, checking {}\n",
                log.records.size(), any_checkpoint ? "the first checkpoint" : "the start (the guest made no checkpoint)",
                plan.fences_with_lines, plan.candidates, plan.distinct, plan.states.size());
@@ -237,11 +243,10 @@ class PmemCheckCommand : public Command {
     size_t batches = batch_fds.size();
     for (size_t b = 0; b < batches; b++) {
       size_t first = b * o.batch, count = std::min(o.batch, jobs - first);
-      fmt::print(err, "kvm-rr pmem-check: batch {}/{}: booting the checker guest for {} images\n", b + 1, batches, count);
+      fmt::print(err, "kvm-rr pmem-check: batch {}/{}: booting the checker guest for {} images\n", b + 1, batches,
+                 count);
       fs::path out_disk = work / fmt::format("results-{}.img", b);
-      {
-        std::ofstream f(out_disk, std::ios::binary | std::ios::trunc);
-      }
+      { std::ofstream f(out_disk, std::ios::binary | std::ios::trunc); }
       fs::resize_file(out_disk, std::max<uint64_t>(4 << 20, uint64_t(count) * (128 << 10)));
       GuestOptions g;
       g.pmem_mb = size >> 20;
@@ -274,7 +279,8 @@ class PmemCheckCommand : public Command {
     std::vector<std::string> checkpoint_at(plan.boundaries.size());
     std::string cp;
     for (size_t i = 0; i < plan.boundaries.size(); i++) {
-      if (plan.boundaries[i].kind == Boundary::Kind::Checkpoint) cp = fmt::format("checkpoint {}", plan.boundaries[i].number);
+      if (plan.boundaries[i].kind == Boundary::Kind::Checkpoint)
+        cp = fmt::format("checkpoint {}", plan.boundaries[i].number);
       checkpoint_at[i] = cp;
     }
     auto boundary_name = [&](size_t i) {
@@ -285,7 +291,8 @@ class PmemCheckCommand : public Command {
         case Boundary::Kind::Checkpoint: return fmt::format("checkpoint {}", bd.number);
         case Boundary::Kind::Syscall: break;
       }
-      return checkpoint_at[i].empty() ? syscall_name(bd.number) : fmt::format("{} ({})", syscall_name(bd.number), checkpoint_at[i]);
+      return checkpoint_at[i].empty() ? syscall_name(bd.number)
+                                      : fmt::format("{} ({})", syscall_name(bd.number), checkpoint_at[i]);
     };
     std::ostringstream text;
     nlohmann::json failures = nlohmann::json::array();
@@ -302,9 +309,8 @@ class PmemCheckCommand : public Command {
                  vmlinux.symbolize(fence.h.pc), st.fence_record, in_flight, v.why);
       // The likely culprits first: lines nobody flushed (and, in them, the cached stores
       // that needed the flush), then lines merely waiting for their fence.
-      std::stable_sort(dropped[s].begin(), dropped[s].end(), [](const DroppedLine& a, const DroppedLine& b) {
-        return !a.flushed && b.flushed;
-      });
+      std::stable_sort(dropped[s].begin(), dropped[s].end(),
+                       [](const DroppedLine& a, const DroppedLine& b) { return !a.flushed && b.flushed; });
       for (DroppedLine& d : dropped[s]) {
         if (d.flushed) continue;
         std::stable_partition(d.stores.begin(), d.stores.end(), [&](const DroppedStore& ds) {
@@ -317,8 +323,12 @@ class PmemCheckCommand : public Command {
         nlohmann::json js = nlohmann::json::array();
         for (const DroppedStore& ds : d.stores) {
           const Record& w = log.records[ds.record];
-          js.push_back({{"record", ds.record}, {"addr", w.h.addr}, {"size", w.h.size}, {"pc", w.h.pc},
-                        {"symbol", vmlinux.symbolize(w.h.pc)}, {"non_temporal", (w.h.flags & kStoreNonTemporal) != 0},
+          js.push_back({{"record", ds.record},
+                        {"addr", w.h.addr},
+                        {"size", w.h.size},
+                        {"pc", w.h.pc},
+                        {"symbol", vmlinux.symbolize(w.h.pc)},
+                        {"non_temporal", (w.h.flags & kStoreNonTemporal) != 0},
                         {"syscall", boundary_name(ds.boundary)}});
         }
         jd.push_back({{"line", log.header.base + d.offset}, {"flushed", d.flushed}, {"stores", js}});
@@ -335,8 +345,10 @@ class PmemCheckCommand : public Command {
           fmt::print(text, "\n");
         }
       }
-      if (dropped[s].size() > shown) fmt::print(text, "  ... {} dropped lines in all (report.json)\n", dropped[s].size());
-      for (size_t k = 0; k < v.diff.size() && k < 8; k++) fmt::print(text, "  diff vs {}: {}\n", v.diff_against, v.diff[k]);
+      if (dropped[s].size() > shown)
+        fmt::print(text, "  ... {} dropped lines in all (report.json)\n", dropped[s].size());
+      for (size_t k = 0; k < v.diff.size() && k < 8; k++)
+        fmt::print(text, "  diff vs {}: {}\n", v.diff_against, v.diff[k]);
       // Keep the failing image for the user.
       fs::create_directories(failed_dir);
       fs::path img = failed_dir / fmt::format("state-{}.img", s);
@@ -352,10 +364,18 @@ class PmemCheckCommand : public Command {
         if (ftruncate(fd, off_t(size)) != 0) throw RecordingError(RecordingError::Kind::Io, img, strerror(errno));
         close(fd);
       }
-      failures.push_back({{"state", s}, {"fence_record", st.fence_record}, {"fence", fence_kind_name(fence.h.kind)},
-                          {"fence_pc", fence.h.pc}, {"fence_symbol", vmlinux.symbolize(fence.h.pc)},
-                          {"in_flight_syscall", in_flight}, {"why", v.why}, {"diff_against", v.diff_against},
-                          {"diff", v.diff}, {"lines_in_flight", st.in_flight}, {"dropped", jd}, {"image", img.string()}});
+      failures.push_back({{"state", s},
+                          {"fence_record", st.fence_record},
+                          {"fence", fence_kind_name(fence.h.kind)},
+                          {"fence_pc", fence.h.pc},
+                          {"fence_symbol", vmlinux.symbolize(fence.h.pc)},
+                          {"in_flight_syscall", in_flight},
+                          {"why", v.why},
+                          {"diff_against", v.diff_against},
+                          {"diff", v.diff},
+                          {"lines_in_flight", st.in_flight},
+                          {"dropped", jd},
+                          {"image", img.string()}});
     }
     fmt::print(text, "pmem-check: {} images mounted in {} guest boot{}, {:.1f} s, {:.2f} states/s\n", jobs, batches,
                batches == 1 ? "" : "s", seconds, seconds > 0 ? double(plan.states.size()) / seconds : 0.0);
@@ -369,9 +389,15 @@ class PmemCheckCommand : public Command {
                           {"guest_boots", batches},
                           {"seconds", seconds},
                           {"states_per_second", seconds > 0 ? double(plan.states.size()) / seconds : 0.0},
-                          {"plan", {{"atomic", o.plan.atomic}, {"k", o.plan.k}, {"samples", o.plan.samples}, {"max_states", o.plan.max_states},
-                                    {"seed", o.plan.seed}, {"fences_with_lines", plan.fences_with_lines},
-                                    {"candidates", plan.candidates}, {"distinct", plan.distinct}}},
+                          {"plan",
+                           {{"atomic", o.plan.atomic},
+                            {"k", o.plan.k},
+                            {"samples", o.plan.samples},
+                            {"max_states", o.plan.max_states},
+                            {"seed", o.plan.seed},
+                            {"fences_with_lines", plan.fences_with_lines},
+                            {"candidates", plan.candidates},
+                            {"distinct", plan.distinct}}},
                           {"fs", o.fs},
                           {"mount_options", o.mount_opts},
                           {"failures", failures}};

@@ -31,7 +31,8 @@ std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install
   }
   std::error_code ec;
   if (!fs::exists(inst.pmem_plugin, ec)) {
-    throw RecordingError(RecordingError::Kind::Io, inst.pmem_plugin, "the pmem pass plugin is missing: run `make build`");
+    throw RecordingError(RecordingError::Kind::Io, inst.pmem_plugin,
+                         "the pmem pass plugin is missing: run `make build`");
   }
   fs::path out = pmem_pass_dir(rec);
   fs::remove_all(out, ec);
@@ -40,8 +41,8 @@ std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install
   if (out.string().find(',') != std::string::npos || inst.vmlinux.string().find(',') != std::string::npos) {
     throw RecordingError(RecordingError::Kind::Io, out, "QEMU's -plugin cannot take a path with a comma");
   }
-  return {"-plugin", fmt::format("{},out={},base={:#x},size={:#x},vmlinux={}", inst.pmem_plugin.string(),
-                                 out.string(), range->base, range->size, inst.vmlinux.string())};
+  return {"-plugin", fmt::format("{},out={},base={:#x},size={:#x},vmlinux={}", inst.pmem_plugin.string(), out.string(),
+                                 range->base, range->size, inst.vmlinux.string())};
 }
 
 }  // namespace kvmrr

@@ -17,13 +17,14 @@ class RecordCommand : public Command {
   std::string_view name() const override { return "record"; }
   std::string_view summary() const override { return "record the guest kernel while a command runs"; }
   std::string_view help() const override {
-    static const std::string text = std::string(
-        "usage: kvm-rr record [OPTIONS] -o DIR -- CMD...\n\n"
-        "Boots the default guest and records its kernel into the new directory DIR:\n"
-        "the recording starts just before CMD runs (as root, via `sh -c`) and ends just\n"
-        "after. DIR then holds meta.json, the machine snapshot and the event stream\n"
-        "(see kvm-rr dump). Exits with CMD's status.\n\n"
-        "  -o DIR       the recording to create (must not exist, or be empty)\n") +
+    static const std::string text =
+        std::string(
+            "usage: kvm-rr record [OPTIONS] -o DIR -- CMD...\n\n"
+            "Boots the default guest and records its kernel into the new directory DIR:\n"
+            "the recording starts just before CMD runs (as root, via `sh -c`) and ends just\n"
+            "after. DIR then holds meta.json, the machine snapshot and the event stream\n"
+            "(see kvm-rr dump). Exits with CMD's status.\n\n"
+            "  -o DIR       the recording to create (must not exist, or be empty)\n") +
         kGuestOptionsHelp +
         "\nExit status: CMD's status; 124 on timeout; 125 when the guest or the recording\n"
         "failed (the reason is printed).\n";
@@ -50,8 +51,7 @@ class RecordCommand : public Command {
     int prepared = kExitOk;
     std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
     if (!machine) return prepared;
-    ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()},
-                  {"KVMRR_GUEST_COMMAND", ga.guest.command}};
+    ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()}, {"KVMRR_GUEST_COMMAND", ga.guest.command}};
     GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);
     int status = guest_exit_status(name(), r, ga.run, err);
     if (status == kExitTimeout || status == kExitGuestFailed) return status;
@@ -63,11 +63,12 @@ class RecordCommand : public Command {
       const RecordingMeta& m = rec.meta();
       if (m.state != "complete" || !m.events) {
         fmt::print(err, "kvm-rr record: {}: not complete (state \"{}\"{})\n", rec.meta_path().string(), m.state,
-                   !m.failure.empty() ? ": " + m.failure : !m.abort_reason.empty() ? ": " + m.abort_reason : "");
+                   !m.failure.empty()        ? ": " + m.failure
+                   : !m.abort_reason.empty() ? ": " + m.abort_reason
+                                             : "");
         return kExitGuestFailed;
       }
-      fmt::print(err, "kvm-rr record: {}: {} events, {:.1f} MiB snapshot, {:.1f} s\n",
-                 dir.string(), *m.events,
+      fmt::print(err, "kvm-rr record: {}: {} events, {:.1f} MiB snapshot, {:.1f} s\n", dir.string(), *m.events,
                  double(fs::file_size(rec.snapshot_path(), ec)) / (1 << 20), r.seconds);
     } catch (const RecordingError& e) {
       fmt::print(err, "kvm-rr record: the recording is not usable: {}\n", e.what());

@@ -9,10 +9,10 @@
 #include "guest_runner.h"
 #include "install.h"
 #include "kvmrr/pmem_log.h"
-#include "pmem_pass.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/replay_verdict.h"
 #include "kvmrr/vmlinux.h"
+#include "pmem_pass.h"
 
 namespace kvmrr {
 namespace {
@@ -111,10 +111,11 @@ class ReplayCommand : public Command {
   }
 
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
-    static const std::vector<OptionSpec> kOptions = {
-        {"--vmlinux", OptionSpec::Takes::Text}, {"--timeout", OptionSpec::Takes::Number},
-        {"--pass", OptionSpec::Takes::Text},    {"--gdb", OptionSpec::Takes::Number},
-        {"--verbose"}};
+    static const std::vector<OptionSpec> kOptions = {{"--vmlinux", OptionSpec::Takes::Text},
+                                                     {"--timeout", OptionSpec::Takes::Number},
+                                                     {"--pass", OptionSpec::Takes::Text},
+                                                     {"--gdb", OptionSpec::Takes::Number},
+                                                     {"--verbose"}};
     ParsedOptions o;
     if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
     std::string vmlinux_arg = o.text("--vmlinux"), pass = o.text("--pass"), gdb_port = o.text("--gdb");
@@ -193,16 +194,16 @@ class ReplayCommand : public Command {
     }
     using Result = ReplayVerdict::Result;
     if (v->result == Result::Ok || v->result == Result::Incomplete) {
-      fmt::print(out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", v->events_replayed,
-                 v->kernel_entries, v->seconds,
-                 v->result == Result::Ok ? "" : fmt::format(" (prefix of an incomplete recording: {})",
-                                                            v->incomplete_reason));
+      fmt::print(
+          out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", v->events_replayed, v->kernel_entries,
+          v->seconds,
+          v->result == Result::Ok ? "" : fmt::format(" (prefix of an incomplete recording: {})", v->incomplete_reason));
       if (pass == "pmem" && r.qemu_exit == 0) return report_pmem_pass(dir, out, err);
       return r.qemu_exit == 0 ? kExitOk : kExitGuestFailed;
     }
     if (v->result == Result::Diverged && v->divergence) {
-      fmt::print(out, "replay: DIVERGED at event={} vcpu={}: {}\n", v->divergence->event_index,
-                 v->divergence->vcpu, v->divergence->what);
+      fmt::print(out, "replay: DIVERGED at event={} vcpu={}: {}\n", v->divergence->event_index, v->divergence->vcpu,
+                 v->divergence->what);
       return kExitFailure;
     }
     fmt::print(out, "replay: DIVERGED at event={} ({})\n", v->events_replayed,

@@ -14,12 +14,13 @@ class RunCommand : public Command {
   std::string_view name() const override { return "run"; }
   std::string_view summary() const override { return "boot the guest and run a command in it"; }
   std::string_view help() const override {
-    static const std::string text = std::string(
-        "usage: kvm-rr run [OPTIONS] -- CMD...\n\n"
-        "Boots the default guest (kvm-rr's kernel, ext4 root on virtio-blk, /dev/pmem0,\n"
-        "/tmp on tmpfs) with the patched QEMU, runs CMD as root via `sh -c`, powers off\n"
-        "and exits with CMD's status. Nothing is recorded. One CMD argument is a shell\n"
-        "script as it is; several are quoted as separate words.\n\n") +
+    static const std::string text =
+        std::string(
+            "usage: kvm-rr run [OPTIONS] -- CMD...\n\n"
+            "Boots the default guest (kvm-rr's kernel, ext4 root on virtio-blk, /dev/pmem0,\n"
+            "/tmp on tmpfs) with the patched QEMU, runs CMD as root via `sh -c`, powers off\n"
+            "and exits with CMD's status. Nothing is recorded. One CMD argument is a shell\n"
+            "script as it is; several are quoted as separate words.\n\n") +
         kGuestOptionsHelp +
         "\nExit status: CMD's status; 124 on timeout; 125 when the guest did not report\n"
         "one (kernel panic, QEMU failure).\n";

@@ -15,7 +15,10 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::Interrupt, "interrupt", {"vector", "user", "sync", "pid"}, "user registers (user mode)"},
     {EventType::Cfu, "cfu", {"uaddr", "len", "kind"}, "bytes read"},
     {EventType::Gfu, "gfu", {"uaddr", "len", "kind"}, "bytes read (get_user family, futex words)"},
-    {EventType::Pte, "pte", {"ram_addr", "len", "sync", "in_io"}, "page-table entry as the CPU set its accessed/dirty bits"},
+    {EventType::Pte,
+     "pte",
+     {"ram_addr", "len", "sync", "in_io"},
+     "page-table entry as the CPU set its accessed/dirty bits"},
     {EventType::Rdtsc, "rdtsc", {"value", "aux", "rdtscp"}, ""},
     {EventType::Rdseed, "rdseed", {"value", "ok", "rdrand"}, ""},
     {EventType::IoIn, "io_in", {"port", "size", "value"}, ""},
@@ -35,9 +38,7 @@ std::optional<EventTypeInfo> event_type_info(uint8_t raw) {
   return kTypes[raw - kFirstEventType];
 }
 
-const EventTypeInfo& event_type_info(EventType type) {
-  return kTypes[static_cast<uint8_t>(type) - kFirstEventType];
-}
+const EventTypeInfo& event_type_info(EventType type) { return kTypes[static_cast<uint8_t>(type) - kFirstEventType]; }
 
 std::string_view to_string(EventType type) { return event_type_info(type).name; }
 
@@ -87,6 +88,9 @@ static std::string error_text(const std::filesystem::path& file, std::optional<u
 RecordingError::RecordingError(Kind kind, std::filesystem::path file, std::string message,
                                std::optional<uint64_t> offset)
     : std::runtime_error(error_text(file, offset, message)),
-      kind_(kind), file_(std::move(file)), offset_(offset), detail_(std::move(message)) {}
+      kind_(kind),
+      file_(std::move(file)),
+      offset_(offset),
+      detail_(std::move(message)) {}
 
 }  // namespace kvmrr

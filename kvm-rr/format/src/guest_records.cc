@@ -50,7 +50,8 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
         kvmrr_user_record r;
         if (hdr.size < sizeof r) throw bad(off, fmt::format("user-read record of {} bytes", hdr.size));
         memcpy(&r, p + off, sizeof r);
-        if (r.len > hdr.size - sizeof r) throw bad(off, fmt::format("user-read of {} bytes in a {}-byte record", r.len, hdr.size));
+        if (r.len > hdr.size - sizeof r)
+          throw bad(off, fmt::format("user-read of {} bytes in a {}-byte record", r.len, hdr.size));
         e.type = r.kind == KVMRR_UREAD_SCALAR ? EventType::Gfu : EventType::Cfu;
         e.push_arg(r.uaddr);
         e.push_arg(r.len);
@@ -69,8 +70,7 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
         if (hdr.type == KVMRR_REC_YIELD_WINDOW) e.push_arg(r.aux);
         break;
       }
-      default:
-        throw bad(off, fmt::format("unknown record type {}", hdr.type));
+      default: throw bad(off, fmt::format("unknown record type {}", hdr.type));
     }
     out.push_back(std::move(e));
     off += hdr.size;

@@ -52,13 +52,12 @@ const json& field(const json& obj, const char* name, json::value_t type, const f
   std::string path = where ? fmt::format("{}.{}", where, name) : name;
   auto it = obj.find(name);
   if (it == obj.end()) throw RecordingError(Kind::Corrupt, file, fmt::format("missing field \"{}\"", path));
-  bool ok = it->type() == type ||
-            (type == json::value_t::number_unsigned && it->type() == json::value_t::number_integer &&
-             it->get<int64_t>() >= 0);
+  bool ok = it->type() == type || (type == json::value_t::number_unsigned &&
+                                   it->type() == json::value_t::number_integer && it->get<int64_t>() >= 0);
   if (!ok) {
-    throw RecordingError(Kind::Corrupt, file,
-                         fmt::format("field \"{}\" is a {}, expected a {}", path, it->type_name(),
-                                     json(type).type_name()));
+    throw RecordingError(
+        Kind::Corrupt, file,
+        fmt::format("field \"{}\" is a {}, expected a {}", path, it->type_name(), json(type).type_name()));
   }
   return *it;
 }
@@ -128,9 +127,8 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
   if (auto* v = optional_field("events", V::number_unsigned)) m.events = v->get<uint64_t>();
   if (auto* v = optional_field("ended", V::string)) m.ended = v->get<std::string>();
   m.extra = j;
-  for (const char* known : {"format_version", "kvmrr_version", "qemu", "guest_kernel",
-                            "command_line", "guest_command", "accel", "cpu_model", "smp",
-                            "memory_mb", "created", "machine", "guest_ring_gpa", "cpuid",
+  for (const char* known : {"format_version", "kvmrr_version", "qemu", "guest_kernel", "command_line", "guest_command",
+                            "accel", "cpu_model", "smp", "memory_mb", "created", "machine", "guest_ring_gpa", "cpuid",
                             "state", "failure", "abort_reason", "events", "ended"}) {
     m.extra.erase(known);
   }
@@ -155,8 +153,7 @@ Recording Recording::open(const fs::path& dir) {
     // nlohmann reports the byte position; say it as an offset of meta.json.
     std::string what = e.what();
     if (auto p = what.find("]: "); p != std::string::npos) what = what.substr(p + 3);
-    throw RecordingError(Kind::Corrupt, meta_file, fmt::format("invalid JSON: {}", what),
-                         e.byte > 0 ? e.byte - 1 : 0);
+    throw RecordingError(Kind::Corrupt, meta_file, fmt::format("invalid JSON: {}", what), e.byte > 0 ? e.byte - 1 : 0);
   }
   RecordingMeta meta = RecordingMeta::from_json(j, meta_file);
   for (const char* f : {kSnapshotFile, kEventsFile}) {
@@ -213,9 +210,7 @@ void write_file_atomically(const fs::path& path, std::string_view text) {
   }
 }
 
-std::unique_ptr<TraceReader> Recording::open_events() const {
-  return std::make_unique<TraceReader>(events_path());
-}
+std::unique_ptr<TraceReader> Recording::open_events() const { return std::make_unique<TraceReader>(events_path()); }
 
 std::unique_ptr<TraceWriter> Recording::create_events(size_t frame_bytes) const {
   return std::make_unique<TraceWriter>(events_path(), frame_bytes);

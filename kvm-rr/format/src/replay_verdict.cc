@@ -33,8 +33,10 @@ void ReplayVerdict::write(const std::filesystem::path& dir) const {
   if (result == Result::Incomplete) j["incomplete_reason"] = incomplete_reason;
   if (result == Result::Stopped) j["what"] = "replay stopped before the end of the log without a divergence";
   if (divergence) {
-    j["divergence"] = {{"event_index", divergence->event_index}, {"vcpu", divergence->vcpu},
-                       {"what", divergence->what}, {"report", divergence->report}};
+    j["divergence"] = {{"event_index", divergence->event_index},
+                       {"vcpu", divergence->vcpu},
+                       {"what", divergence->what},
+                       {"report", divergence->report}};
   }
   write_file_atomically(dir / kFile, j.dump(1) + "\n");
 }
@@ -64,8 +66,8 @@ std::optional<ReplayVerdict> ReplayVerdict::read(const std::filesystem::path& di
   v.seconds = j.value("seconds", 0.0);
   v.incomplete_reason = j.value("incomplete_reason", "");
   if (auto d = j.find("divergence"); d != j.end() && d->is_object()) {
-    v.divergence = Divergence{d->value("event_index", uint64_t{0}), d->value("vcpu", 0u),
-                              d->value("what", ""), d->value("report", "")};
+    v.divergence = Divergence{d->value("event_index", uint64_t{0}), d->value("vcpu", 0u), d->value("what", ""),
+                              d->value("report", "")};
   }
   return v;
 }

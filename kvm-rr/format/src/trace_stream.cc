@@ -31,8 +31,12 @@ uint32_t crc(const void* data, size_t size) {
   return static_cast<uint32_t>(crc32(0, static_cast<const Bytef*>(data), static_cast<uInt>(size)));
 }
 
-void put_u32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = uint8_t(v >> (8 * i)); }
-void put_u64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = uint8_t(v >> (8 * i)); }
+void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = uint8_t(v >> (8 * i));
+}
+void put_u64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = uint8_t(v >> (8 * i));
+}
 uint32_t get_u32(const uint8_t* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; i++) v |= uint32_t(p[i]) << (8 * i);
@@ -156,8 +160,7 @@ void TraceWriter::append(const Event& e) {
   if (pending_.size() >= frame_bytes_) flush();
 }
 
-void TraceWriter::write_frame(uint32_t kind, const std::vector<uint8_t>& payload,
-                              uint32_t raw_size, uint32_t count) {
+void TraceWriter::write_frame(uint32_t kind, const std::vector<uint8_t>& payload, uint32_t raw_size, uint32_t count) {
   // Header and payload in one buffer and one write(2): a kill between frames never leaves a
   // header without its payload from this process's side.
   std::vector<uint8_t> buf(kFrameHeaderSize + payload.size());
@@ -177,8 +180,7 @@ void TraceWriter::write_frame(uint32_t kind, const std::vector<uint8_t>& payload
 void TraceWriter::flush() {
   if (pending_count_ == 0) return;
   std::vector<uint8_t> out(ZSTD_compressBound(pending_.size()));
-  size_t n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(cctx_), out.data(), out.size(),
-                            pending_.data(), pending_.size());
+  size_t n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(cctx_), out.data(), out.size(), pending_.data(), pending_.size());
   if (ZSTD_isError(n)) {
     throw RecordingError(Kind::Io, path_, fmt::format("zstd: {}", ZSTD_getErrorName(n)), offset_);
   }
@@ -213,9 +215,9 @@ TraceReader::TraceReader(std::filesystem::path path) : path_(std::move(path)) {
 
   uint8_t h[kStreamHeaderSize];
   if (!read_at(0, h, sizeof h)) {
-    throw RecordingError(Kind::Truncated, path_,
-                         fmt::format("stream header incomplete: file has {} bytes, header needs {}",
-                                     file_size_, kStreamHeaderSize), 0);
+    throw RecordingError(
+        Kind::Truncated, path_,
+        fmt::format("stream header incomplete: file has {} bytes, header needs {}", file_size_, kStreamHeaderSize), 0);
   }
   if (memcmp(h, kStreamMagic, 8) != 0) corrupt(0, "not a kvm-rr event stream (bad magic)");
   if (get_u32(h + 28) != crc(h, 28)) corrupt(0, "stream header checksum mismatch");
@@ -223,7 +225,9 @@ TraceReader::TraceReader(std::filesystem::path path) : path_(std::move(path)) {
   if (version < kOldestFormatVersion || version > kFormatVersion) {
     throw RecordingError(Kind::Version, path_,
                          fmt::format("written by recording format version {}; this kvm-rr reads "
-                                     "versions {} to {}", version, kOldestFormatVersion, kFormatVersion), 8);
+                                     "versions {} to {}",
+                                     version, kOldestFormatVersion, kFormatVersion),
+                         8);
   }
   offset_ = get_u32(h + 12);
   if (offset_ < kStreamHeaderSize) corrupt(12, "stream header size too small");
@@ -258,14 +262,16 @@ void TraceReader::corrupt(uint64_t offset, const std::string& what) const {
 bool TraceReader::load_frame() {
   for (;;) {
     if (offset_ == file_size_) {
-      end_.reason = fmt::format("stream ends at offset {} without an END frame (recorder "
-                                "stopped before closing it)", offset_);
+      end_.reason = fmt::format(
+          "stream ends at offset {} without an END frame (recorder "
+          "stopped before closing it)",
+          offset_);
       return false;
     }
     uint8_t h[kFrameHeaderSize];
     if (!read_at(offset_, h, sizeof h)) {
-      end_.reason = fmt::format("truncated frame header at offset {} ({} of {} bytes present)",
-                                offset_, file_size_ - offset_, kFrameHeaderSize);
+      end_.reason = fmt::format("truncated frame header at offset {} ({} of {} bytes present)", offset_,
+                                file_size_ - offset_, kFrameHeaderSize);
       return false;
     }
     if (get_u32(h) != kFrameMagic) corrupt(offset_, "bad frame magic");
@@ -294,19 +300,19 @@ bool TraceReader::load_frame() {
     }
     compressed_.resize(comp_size);
     if (!read_at(offset_ + kFrameHeaderSize, compressed_.data(), comp_size)) {
-      end_.reason = fmt::format("truncated frame at offset {}: payload needs {} bytes, {} present",
-                                offset_, comp_size, file_size_ - offset_ - kFrameHeaderSize);
+      end_.reason = fmt::format("truncated frame at offset {}: payload needs {} bytes, {} present", offset_, comp_size,
+                                file_size_ - offset_ - kFrameHeaderSize);
       return false;
     }
     if (get_u32(h + 28) != crc(compressed_.data(), comp_size)) {
       corrupt(offset_, "frame payload checksum mismatch");
     }
     frame_.resize(raw_size);
-    size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), frame_.data(), raw_size,
-                                   compressed_.data(), comp_size);
+    size_t n =
+        ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), frame_.data(), raw_size, compressed_.data(), comp_size);
     if (ZSTD_isError(n) || n != raw_size) {
-      corrupt(offset_, fmt::format("frame does not decompress: {}",
-                                   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));
+      corrupt(offset_,
+              fmt::format("frame does not decompress: {}", ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));
     }
     frame_offset_ = offset_;
     frame_pos_ = 0;
@@ -323,8 +329,7 @@ bool TraceReader::next(Event& out) {
   if (done_) return false;
   if (frame_left_ == 0) {
     if (frame_pos_ != frame_.size()) {
-      corrupt(frame_offset_, fmt::format("{} undecoded bytes after the frame's events",
-                                         frame_.size() - frame_pos_));
+      corrupt(frame_offset_, fmt::format("{} undecoded bytes after the frame's events", frame_.size() - frame_pos_));
     }
     end_.valid_bytes = offset_;
     if (!load_frame()) {

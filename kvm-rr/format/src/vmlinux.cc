@@ -89,10 +89,10 @@ Vmlinux::Vmlinux(const std::filesystem::path& path) : path_(path) {
       }
     }
   }
-  if (symbols_.empty()) fail("no symbol table (a stripped image cannot drive replay; use the vmlinux the kernel build produced)");
-  std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) {
-    return a.addr != b.addr ? a.addr < b.addr : a.size > b.size;
-  });
+  if (symbols_.empty())
+    fail("no symbol table (a stripped image cannot drive replay; use the vmlinux the kernel build produced)");
+  std::sort(symbols_.begin(), symbols_.end(),
+            [](const Symbol& a, const Symbol& b) { return a.addr != b.addr ? a.addr < b.addr : a.size > b.size; });
   if (auto b = symbol("linux_banner")) banner_ = string_at(elf.get(), *b);
   while (!banner_.empty() && banner_.back() == '\n') banner_.pop_back();
   elf.reset();
@@ -120,13 +120,11 @@ std::optional<uint64_t> Vmlinux::symbol(const std::string& name) const {
   return std::nullopt;
 }
 
-std::string Vmlinux::symbolize(uint64_t addr) const {
-  return symbol_at(addr).value_or(fmt::format("{:#x}", addr));
-}
+std::string Vmlinux::symbolize(uint64_t addr) const { return symbol_at(addr).value_or(fmt::format("{:#x}", addr)); }
 
 std::optional<std::string> Vmlinux::symbol_at(uint64_t addr) const {
-  auto it = std::upper_bound(symbols_.begin(), symbols_.end(), addr,
-                             [](uint64_t a, const Symbol& s) { return a < s.addr; });
+  auto it =
+      std::upper_bound(symbols_.begin(), symbols_.end(), addr, [](uint64_t a, const Symbol& s) { return a < s.addr; });
   // Walk back over zero-sized labels to the enclosing sized symbol, if any.
   for (auto s = it; s != symbols_.begin();) {
     --s;

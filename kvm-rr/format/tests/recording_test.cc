@@ -39,9 +39,7 @@ std::filesystem::path make_recording(const TempDir& dir) {
   return p;
 }
 
-void write_text(const std::filesystem::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::trunc) << s;
-}
+void write_text(const std::filesystem::path& p, const std::string& s) { std::ofstream(p, std::ios::trunc) << s; }
 
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p);

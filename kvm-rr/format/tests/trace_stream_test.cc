@@ -34,9 +34,9 @@ ReadResult read_all(const std::filesystem::path& p) {
 // Offsets where each frame starts, found by writing the stream one frame at a time.
 struct Written {
   std::vector<Event> events;
-  std::vector<uint64_t> frame_starts;    // offset of each event frame
-  std::vector<uint64_t> events_before;   // events in frames before frame i
-  uint64_t end_frame = 0;                // offset of the END frame
+  std::vector<uint64_t> frame_starts;   // offset of each event frame
+  std::vector<uint64_t> events_before;  // events in frames before frame i
+  uint64_t end_frame = 0;               // offset of the END frame
 };
 
 Written write_stream(const std::filesystem::path& p, size_t n, size_t per_frame) {
@@ -198,7 +198,11 @@ TEST(TraceStream, GarbageAfterEndIsCorruption) {
   write_file(p, bytes);
   TraceReader r(p);
   Event e;
-  EXPECT_THROW({ while (r.next(e)) {} }, RecordingError);
+  EXPECT_THROW(
+      {
+        while (r.next(e)) {}
+      },
+      RecordingError);
 }
 
 TEST(TraceStream, ForeignVersionIsRefused) {

@@ -158,8 +158,7 @@ int record_stop(char* err, size_t err_size) {
   }
   try {
     g_recorder->finish();
-    g_last = fmt::format("{} ({} events, complete)", g_recorder->recording().dir().string(),
-                         g_recorder->events());
+    g_last = fmt::format("{} ({} events, complete)", g_recorder->recording().dir().string(), g_recorder->events());
     g_recorder.reset();
     return 0;
   } catch (const std::exception& e) {
@@ -210,10 +209,10 @@ void log_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector, uint64
   guarded([&] { g_recorder->log_interrupt(vcpu, to_regs(regs), vector, sync_point); });
 }
 
-void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr, const void* data,
-             size_t len) {
+void log_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, uint64_t ram_addr, const void* data, size_t len) {
   guarded([&] {
-    g_recorder->log_dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_addr, static_cast<const uint8_t*>(data), len);
+    g_recorder->log_dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_addr, static_cast<const uint8_t*>(data),
+                        len);
   });
 }
 
@@ -261,12 +260,9 @@ int replaying(F&& f) {
   if (!g_replayer || !g_replay_error.empty()) return KVMRR_REPLAY_STOP;
   try {
     switch (f()) {
-      case Step::Continue:
-        return KVMRR_REPLAY_CONTINUE;
-      case Step::Wait:
-        return KVMRR_REPLAY_WAIT;
-      default:
-        return KVMRR_REPLAY_STOP;
+      case Step::Continue: return KVMRR_REPLAY_CONTINUE;
+      case Step::Wait: return KVMRR_REPLAY_WAIT;
+      default: return KVMRR_REPLAY_STOP;
     }
   } catch (const std::exception& e) {
     g_replay_error = e.what();
@@ -306,8 +302,8 @@ int replay_io_in(uint32_t vcpu, const KvmrrRegs* regs, uint16_t port, uint32_t s
 int replay_mmio_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t gpa, uint32_t size, uint64_t* value) {
   return replaying([&] { return g_replayer->mmio_read(vcpu, to_regs(regs), gpa, size, value); });
 }
-int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count, uint32_t halted,
-                      int32_t* vector, uint32_t* switched) {
+int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count, uint32_t halted, int32_t* vector,
+                      uint32_t* switched) {
   *vector = -1;
   *switched = 0;
   return replaying([&] {
@@ -351,10 +347,11 @@ int replay_entry_logged(uint32_t vcpu, uint64_t sync_count, KvmrrRamWriteFn writ
 int replay_tsc(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t* value) {
   return replaying([&] { return g_replayer->tsc(vcpu, to_regs(regs), rip, value); });
 }
-int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len,
-                     uint32_t kind, uint64_t copy, KvmrrGuestWriteFn write, void* opaque) {
-  return replaying(
-      [&] { return g_replayer->user_read(vcpu, to_regs(regs), rip, uaddr, len, kind, copy, guest_write(write, opaque)); });
+int replay_user_read(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t len, uint32_t kind,
+                     uint64_t copy, KvmrrGuestWriteFn write, void* opaque) {
+  return replaying([&] {
+    return g_replayer->user_read(vcpu, to_regs(regs), rip, uaddr, len, kind, copy, guest_write(write, opaque));
+  });
 }
 
 int replay_user_value(uint32_t vcpu, const KvmrrRegs* regs, uint64_t rip, uint64_t uaddr, uint64_t size,
@@ -370,7 +367,8 @@ int replay_yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target) {
   return replaying([&] { return g_replayer->yield_window(vcpu, count, next_target); });
 }
 int replay_dma(uint32_t vcpu, uint64_t sync_count, uint32_t during_io, KvmrrRamWriteFn write, void* opaque) {
-  return replaying([&] { return g_replayer->dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_write(write, opaque)); });
+  return replaying(
+      [&] { return g_replayer->dma(vcpu, sync_count, kvmrr::DmaTiming(during_io), ram_write(write, opaque)); });
 }
 uint32_t cpuid_subleaves(uint32_t leaf) { return kvmrr::cpuid_has_subleaves(leaf) ? 64 : 1; }
 

@@ -17,9 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string now_utc() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
-}
+std::string now_utc() { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))); }
 
 RecordingMeta meta_for(const RecordSetup& in) {
   RecordingMeta m;
@@ -49,8 +47,7 @@ RecordingMeta meta_for(const RecordSetup& in) {
 
 }  // namespace
 
-Recorder::Recorder(const RecordSetup& setup)
-    : recording_(Recording::create(setup.dir, meta_for(setup))) {
+Recorder::Recorder(const RecordSetup& setup) : recording_(Recording::create(setup.dir, meta_for(setup))) {
   writer_ = recording_.create_events();
 }
 
@@ -70,8 +67,7 @@ void Recorder::write(const Event& e) {
   if (writer_ && failure_.empty()) writer_->append(e);
 }
 
-void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size,
-                         uint64_t value) {
+void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t value) {
   Event e;
   e.type = EventType::IoIn;
   e.push_arg(port);
@@ -80,8 +76,7 @@ void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_
   append(std::move(e), vcpu, regs);
 }
 
-void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size,
-                             uint64_t value) {
+void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t value) {
   Event e;
   e.type = EventType::Mmio;
   e.push_arg(gpa);
@@ -90,8 +85,7 @@ void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint
   append(std::move(e), vcpu, regs);
 }
 
-void Recorder::log_interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector,
-                             uint64_t sync_point) {
+void Recorder::log_interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector, uint64_t sync_point) {
   Event e;
   e.type = EventType::Interrupt;
   e.push_arg(vector);
@@ -114,8 +108,8 @@ void Recorder::log_resume(uint32_t vcpu, const Regs& regs, uint64_t sync_point) 
   append(std::move(e), vcpu, regs);
 }
 
-void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, uint64_t ram_addr,
-                       const uint8_t* data, size_t len, EventType type) {
+void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, uint64_t ram_addr, const uint8_t* data,
+                       size_t len, EventType type) {
   Event e;
   e.type = type;
   e.vcpu = vcpu;
@@ -156,8 +150,7 @@ void Recorder::finish() {
     // No END frame: readers must not take a failed recording for a whole one.
     try {
       writer_->flush();
-    } catch (const RecordingError&) {
-    }
+    } catch (const RecordingError&) {}
     RecordingMeta m = recording_.meta();
     m.state = "failed";
     m.failure = failure_;

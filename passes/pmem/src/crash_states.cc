@@ -40,8 +40,7 @@ uint64_t hash_image(const std::vector<uint8_t>& img) {
 
 }  // namespace
 
-PmemModel::PmemModel(const FileHeader& h, std::vector<uint8_t> initial)
-    : header_(h), volatile_(std::move(initial)) {
+PmemModel::PmemModel(const FileHeader& h, std::vector<uint8_t> initial) : header_(h), volatile_(std::move(initial)) {
   volatile_.resize(h.size, 0);
   persisted_ = volatile_;
   vhash_ = phash_ = hash_image(volatile_);
@@ -74,11 +73,8 @@ void PmemModel::apply(const Record& r, size_t index, size_t boundary) {
         it->second.flushed = true;
       }
       break;
-    case RecordType::Fence:
-      fence();
-      break;
-    default:
-      break;
+    case RecordType::Fence: fence(); break;
+    default: break;
   }
 }
 
@@ -122,9 +118,7 @@ struct Candidate {
   size_t in_flight;
 };
 
-bool is_boundary(const Record& r) {
-  return r.h.type == RecordType::Syscall || r.h.type == RecordType::Checkpoint;
-}
+bool is_boundary(const Record& r) { return r.h.type == RecordType::Syscall || r.h.type == RecordType::Checkpoint; }
 
 }  // namespace
 
@@ -155,8 +149,8 @@ Plan plan_crash_states(const Log& log, const std::vector<uint8_t>& initial, cons
   for (size_t i = 0; i < log.records.size(); i++) {
     const Record& r = log.records[i];
     if (is_boundary(r)) {
-      Boundary b{i, r.h.type == RecordType::Syscall ? Boundary::Kind::Syscall : Boundary::Kind::Checkpoint,
-                 r.h.addr, model.volatile_hash()};
+      Boundary b{i, r.h.type == RecordType::Syscall ? Boundary::Kind::Syscall : Boundary::Kind::Checkpoint, r.h.addr,
+                 model.volatile_hash()};
       plan.boundaries.push_back(b);
     }
     if (r.h.type == RecordType::Fence && i >= start) {
@@ -248,8 +242,7 @@ Plan plan_crash_states(const Log& log, const std::vector<uint8_t>& initial, cons
 }
 
 void materialize(const Log& log, const std::vector<uint8_t>& initial, const Plan& plan,
-                 const std::function<void(const ImageRequest&, const std::vector<uint8_t>&,
-                                          const PmemModel&)>& sink) {
+                 const std::function<void(const ImageRequest&, const std::vector<uint8_t>&, const PmemModel&)>& sink) {
   std::vector<bool> wanted(plan.boundaries.size(), false);
   for (const CrashState& s : plan.states) wanted[s.before] = wanted[s.after] = true;
   PmemModel model(log.header, initial);

@@ -114,7 +114,8 @@ std::vector<std::string> fs_diff(const FsState& got, const FsState& want, const 
     }
   }
   for (const auto& [path, g] : got.files) {
-    if (!want.files.count(path)) d.push_back(fmt::format("unexpected {} ({})", path, g.type == 'd' ? "directory" : "file"));
+    if (!want.files.count(path))
+      d.push_back(fmt::format("unexpected {} ({})", path, g.type == 'd' ? "directory" : "file"));
   }
   return d;
 }
@@ -167,8 +168,8 @@ Verdict judge(const FsState& crash, const FsState& before, const FsState& after)
     return v;
   }
   v.diff = best;
-  v.why = fmt::format("equals neither the state before nor after the syscall ({} difference{} from {})",
-                      best.size(), best.size() == 1 ? "" : "s", v.diff_against);
+  v.why = fmt::format("equals neither the state before nor after the syscall ({} difference{} from {})", best.size(),
+                      best.size() == 1 ? "" : "s", v.diff_against);
   return v;
 }
 

@@ -51,8 +51,7 @@ LogWriter::~LogWriter() {
   if (f_) {
     try {
       flush();
-    } catch (...) {
-    }
+    } catch (...) {}
     fclose(f_);
   }
 }
@@ -97,13 +96,13 @@ Log read_log(const std::filesystem::path& path) {
     throw RecordingError(K::Corrupt, path, "not a kvm-rr pmem log (bad magic)", 0);
   }
   if (log.header.version != kLogVersion) {
-    throw RecordingError(K::Version, path,
-                         fmt::format("pmem log version {}; this kvm-rr reads version {}",
-                                     log.header.version, kLogVersion));
+    throw RecordingError(
+        K::Version, path,
+        fmt::format("pmem log version {}; this kvm-rr reads version {}", log.header.version, kLogVersion));
   }
   if (log.header.line_size != kLineSize || log.header.size == 0 || log.header.size % kLineSize) {
-    throw RecordingError(K::Corrupt, path, fmt::format("bad geometry: size {} line {}", log.header.size,
-                                                       log.header.line_size), 8);
+    throw RecordingError(K::Corrupt, path,
+                         fmt::format("bad geometry: size {} line {}", log.header.size, log.header.line_size), 8);
   }
   size_t off = sizeof(FileHeader);
   while (off < bytes.size()) {
@@ -115,11 +114,13 @@ Log read_log(const std::filesystem::path& path) {
     memcpy(&r.h, bytes.data() + off, sizeof r.h);
     if (r.h.type < RecordType::Store || r.h.type > RecordType::End || r.h.size > 4096 ||
         (r.h.type != RecordType::Store && r.h.size != 0)) {
-      throw RecordingError(K::Corrupt, path, fmt::format("bad record (type {}, size {})", int(r.h.type), r.h.size), off);
+      throw RecordingError(K::Corrupt, path, fmt::format("bad record (type {}, size {})", int(r.h.type), r.h.size),
+                           off);
     }
     if (r.h.type == RecordType::Store &&
         (r.h.size == 0 || r.h.addr < log.header.base || r.h.addr + r.h.size > log.header.base + log.header.size)) {
-      throw RecordingError(K::Corrupt, path, fmt::format("store of {} bytes at {:#x} outside the pmem range", r.h.size, r.h.addr), off);
+      throw RecordingError(K::Corrupt, path,
+                           fmt::format("store of {} bytes at {:#x} outside the pmem range", r.h.size, r.h.addr), off);
     }
     if (bytes.size() - off - sizeof r.h < padded(r.h.size)) {
       log.incomplete_reason = fmt::format("cut short inside a record at offset {}", off);

@@ -58,8 +58,8 @@ struct Pass {
   uint64_t base = 0, size = 0;
   uint64_t syscall_entry = 0;
   std::unique_ptr<LogWriter> log;
-  std::mutex mu;  // MTTCG runs vCPUs on several threads
-  std::deque<Insn> insns;  // per translated instruction; stable addresses
+  std::mutex mu;                     // MTTCG runs vCPUs on several threads
+  std::deque<Insn> insns;            // per translated instruction; stable addresses
   std::atomic<bool> pending{false};  // a store or flush logged since the last logged fence
   std::atomic<uint64_t> fences{0}, stores{0};
   bool image_saved = false;
@@ -217,9 +217,7 @@ void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
         // kvm-rr's QEMU makes the flush a byte load (and fixes 7.2's R/W callback filter).
         qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R, insn);
         break;
-      default:
-        qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn);
-        break;
+      default: qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, insn); break;
     }
   }
 }
@@ -245,8 +243,8 @@ bool parse_u64(const std::string& s, uint64_t& out) {
 
 }  // namespace
 
-extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
-                                                      int argc, char** argv) {
+extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc,
+                                                      char** argv) {
   if (strcmp(info->target_name, "x86_64") != 0 || !info->system_emulation) {
     fprintf(stderr, "kvm-rr pmem pass: needs qemu-system-x86_64 (got %s)\n", info->target_name);
     return -1;
@@ -272,7 +270,9 @@ extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const
       ok = false;
     }
     if (!ok) {
-      fprintf(stderr, "kvm-rr pmem pass: bad argument '%s' (out=DIR base=GPA size=BYTES [vmlinux=FILE] [syscall_entry=ADDR])\n", argv[i]);
+      fprintf(stderr,
+              "kvm-rr pmem pass: bad argument '%s' (out=DIR base=GPA size=BYTES [vmlinux=FILE] [syscall_entry=ADDR])\n",
+              argv[i]);
       return -1;
     }
   }
@@ -292,7 +292,8 @@ extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const
     fprintf(stderr, "kvm-rr pmem pass: %s\n", e.what());
     return -1;
   }
-  if (!p->syscall_entry) fprintf(stderr, "kvm-rr pmem pass: no vmlinux= or syscall_entry=: syscalls and checkpoints are not logged\n");
+  if (!p->syscall_entry)
+    fprintf(stderr, "kvm-rr pmem pass: no vmlinux= or syscall_entry=: syscalls and checkpoints are not logged\n");
   g_pass = p;
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
   qemu_plugin_register_atexit_cb(id, on_exit, nullptr);

@@ -15,8 +15,8 @@ InsnInfo classify_x86(const uint8_t* b, size_t n) {
       lock = true;
     } else if (p == 0x66) {
       opsize = true;
-    } else if (p == 0xf2 || p == 0xf3 || p == 0x2e || p == 0x36 || p == 0x3e || p == 0x26 ||
-               p == 0x64 || p == 0x65 || p == 0x67) {
+    } else if (p == 0xf2 || p == 0xf3 || p == 0x2e || p == 0x36 || p == 0x3e || p == 0x26 || p == 0x64 || p == 0x65 ||
+               p == 0x67) {
     } else {
       break;
     }
@@ -98,10 +98,9 @@ InsnInfo classify_x86(const uint8_t* b, size_t n) {
         return out;
       case 0x01:
         if (mem && (reg == 2 || reg == 3 || reg == 7)) return fence(FenceKind::Serializing);  // lgdt lidt invlpg
-        if (modrm == 0xe8) return fence(FenceKind::Serializing);  // serialize
+        if (modrm == 0xe8) return fence(FenceKind::Serializing);                              // serialize
         return out;
-      default:
-        return out;
+      default: return out;
     }
   }
   if (map == 2 && opsize && op == 0x82) return fence(FenceKind::Serializing);  // invpcid

@@ -7,10 +7,8 @@ namespace {
 
 std::string probe(const std::string& body) { return "KVMRR-PMEM-PROBE " + std::to_string(body.size()) + "\n" + body; }
 
-const char* kOld =
-    "F d 755 3 0 0 /\nF d 755 2 0 0 /A\nF f 644 1 128 1111 /A/foo\nC 0 aa /A/foo\nC 1 bb /A/foo\n";
-const char* kNew =
-    "F d 755 3 0 0 /\nF d 755 2 0 0 /A\nF f 644 1 128 2222 /A/foo\nC 0 cc /A/foo\nC 1 dd /A/foo\n";
+const char* kOld = "F d 755 3 0 0 /\nF d 755 2 0 0 /A\nF f 644 1 128 1111 /A/foo\nC 0 aa /A/foo\nC 1 bb /A/foo\n";
+const char* kNew = "F d 755 3 0 0 /\nF d 755 2 0 0 /A\nF f 644 1 128 2222 /A/foo\nC 0 cc /A/foo\nC 1 dd /A/foo\n";
 
 FsState one(const std::string& dump, bool mounted = true, int fsck = 0) {
   std::string body = "@@state 0\n";

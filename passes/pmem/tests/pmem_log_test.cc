@@ -77,9 +77,7 @@ TEST(PmemLog, RejectsOtherFilesAndVersions) {
   } catch (const RecordingError& e) {
     EXPECT_EQ(e.kind(), RecordingError::Kind::Corrupt);
   }
-  {
-    LogWriter w(p, 0, 0x1000);
-  }
+  { LogWriter w(p, 0, 0x1000); }
   std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(8);
   uint32_t v = 99;

@@ -15,14 +15,14 @@ TEST(X86Classify, Fences) {
   EXPECT_EQ(c({0x0f, 0xae, 0xf8}).cls, InsnClass::Fence);
   EXPECT_EQ(c({0x0f, 0xae, 0xf8}).kind, uint8_t(FenceKind::Sfence));
   EXPECT_EQ(c({0x0f, 0xae, 0xf0}).kind, uint8_t(FenceKind::Mfence));
-  EXPECT_EQ(c({0x0f, 0xae, 0xe8}).cls, InsnClass::Plain);  // lfence
+  EXPECT_EQ(c({0x0f, 0xae, 0xe8}).cls, InsnClass::Plain);                         // lfence
   EXPECT_EQ(c({0xf0, 0x48, 0x0f, 0xb1, 0x0f}).kind, uint8_t(FenceKind::Locked));  // lock cmpxchg [rdi]
-  EXPECT_EQ(c({0x48, 0x87, 0x07}).kind, uint8_t(FenceKind::Locked));  // xchg [rdi], rax
-  EXPECT_EQ(c({0x48, 0x87, 0xc0}).cls, InsnClass::Plain);            // xchg rax, rax
-  EXPECT_EQ(c({0x0f, 0xa2}).kind, uint8_t(FenceKind::Serializing));  // cpuid
-  EXPECT_EQ(c({0x48, 0xcf}).kind, uint8_t(FenceKind::Serializing));  // iretq
-  EXPECT_EQ(c({0x0f, 0x01, 0xf8}).cls, InsnClass::Plain);            // swapgs
-  EXPECT_EQ(c({0x0f, 0x09}).cls, InsnClass::WriteBackAll);           // wbinvd
+  EXPECT_EQ(c({0x48, 0x87, 0x07}).kind, uint8_t(FenceKind::Locked));              // xchg [rdi], rax
+  EXPECT_EQ(c({0x48, 0x87, 0xc0}).cls, InsnClass::Plain);                         // xchg rax, rax
+  EXPECT_EQ(c({0x0f, 0xa2}).kind, uint8_t(FenceKind::Serializing));               // cpuid
+  EXPECT_EQ(c({0x48, 0xcf}).kind, uint8_t(FenceKind::Serializing));               // iretq
+  EXPECT_EQ(c({0x0f, 0x01, 0xf8}).cls, InsnClass::Plain);                         // swapgs
+  EXPECT_EQ(c({0x0f, 0x09}).cls, InsnClass::WriteBackAll);                        // wbinvd
 }
 
 TEST(X86Classify, Flushes) {
@@ -31,7 +31,7 @@ TEST(X86Classify, Flushes) {
   EXPECT_EQ(c({0x3e, 0x0f, 0xae, 0x38}).kind, uint8_t(FlushKind::Clflush));
   EXPECT_EQ(c({0x66, 0x0f, 0xae, 0x38}).kind, uint8_t(FlushKind::Clflushopt));
   EXPECT_EQ(c({0x66, 0x0f, 0xae, 0x30}).kind, uint8_t(FlushKind::Clwb));
-  EXPECT_EQ(c({0x0f, 0xae, 0x30}).cls, InsnClass::Plain);  // xsaveopt
+  EXPECT_EQ(c({0x0f, 0xae, 0x30}).cls, InsnClass::Plain);              // xsaveopt
   EXPECT_EQ(c({0x0f, 0xae, 0x7c, 0x24, 0x08}).cls, InsnClass::Flush);  // clflush [rsp+8]
 }
 

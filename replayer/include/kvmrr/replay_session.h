@@ -8,19 +8,19 @@
 #include <optional>
 #include <string>
 
-#include "kvmrr/registers.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
 
 struct Divergence {
-  uint64_t event_index = 0;       // the event replay could not match (or the end of the log)
+  uint64_t event_index = 0;  // the event replay could not match (or the end of the log)
   uint32_t vcpu = 0;
   std::string what;               // one line: what differed
   std::optional<Event> expected;  // the recorded event, if any
   std::optional<Regs> actual;
-  std::deque<Event> recent;       // the events consumed just before, oldest first
+  std::deque<Event> recent;  // the events consumed just before, oldest first
   uint64_t recent_first_index = 0;
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 // The replay engine inside QEMU: what the replaying QEMU calls (through the glue,
-// kvm-rr/qemu-glue, which speaks qemu-abi.h) at each point where the recorder logged an input. It feeds the logged value back, checks the
-// replayed kernel got there the same way (ReplaySession), checks what the replayed kernel
-// writes to its own event ring against what it was fed, and writes replay.json at the end.
+// kvm-rr/qemu-glue, which speaks qemu-abi.h) at each point where the recorder logged an input. It feeds the logged
+// value back, checks the replayed kernel got there the same way (ReplaySession), checks what the replayed kernel writes
+// to its own event ring against what it was fed, and writes replay.json at the end.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "kvmrr/kernel_stack.h"
 #include "kvmrr/event.h"
-#include "kvmrr/registers.h"
+#include "kvmrr/kernel_stack.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/registers.h"
 #include "kvmrr/replay_session.h"
 #include "kvmrr/vmlinux.h"
 
@@ -76,10 +76,10 @@ class Replayer {
   Step user_entry(uint32_t vcpu, UserEntry* entry);
   Step entry_logged(uint32_t vcpu, uint64_t sync_count, const RamWrite& write);
   Step tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t* value);
-  Step user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t len,
-                 uint32_t kind, uint64_t copy, const GuestWrite& write);
-  Step user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t size,
-                  uint64_t* value, const GuestWrite& write);
+  Step user_read(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t len, uint32_t kind,
+                 uint64_t copy, const GuestWrite& write);
+  Step user_value(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t uaddr, uint64_t size, uint64_t* value,
+                  const GuestWrite& write);
   Step yield_point(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t count, uint32_t* open);
   Step yield_window(uint32_t vcpu, uint64_t count, uint64_t* next_target);
   Step dma(uint32_t vcpu, uint64_t sync_count, DmaTiming at, const RamWrite& write);
@@ -105,8 +105,7 @@ class Replayer {
   // Continue when the log's next event is vcpu's, Wait when another's, Stop at the end.
   Step my_turn(uint32_t vcpu);
   Step stop_if_diverged();
-  Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size,
-                   uint64_t* value);
+  Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size, uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
   void progress();
   void load_cpuid_table(const RecordingMeta& m);
@@ -128,8 +127,8 @@ class Replayer {
   std::vector<uint32_t> chunks_ahead_;
   bool put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind, uint64_t copy,
                  const GuestWrite& write, bool* done);
-  Step write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind,
-                          uint64_t copy, EventType type, const GuestWrite& write);
+  Step write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind, uint64_t copy,
+                          EventType type, const GuestWrite& write);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;

@@ -51,8 +51,7 @@ TEST(GuestMachine, CommandLine) {
   std::string append = arg_after(argv, "-append");
   EXPECT_NE(append.find("memmap=128M!768M"), std::string::npos) << append;
   EXPECT_NE(append.find("kvmrr_cmd=dHJ1ZQ=="), std::string::npos) << append;
-  EXPECT_NE(std::find(argv.begin(), argv.end(), "isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on"),
-            argv.end());
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on"), argv.end());
 }
 
 TEST(GuestMachine, KernelArgsGoOnTheCommandLine) {

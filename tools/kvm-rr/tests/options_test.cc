@@ -60,9 +60,12 @@ TEST(Options, EveryCommandExitsTwoOnABadValue) {
     const char* command;
     std::vector<std::string> args;
   } cases[] = {
-      {"replay", {"--timeout", "x", "DIR"}}, {"replay", {"--gdb", "70000", "DIR"}},
-      {"dump", {"--vmlinux"}},               {"check", {"--nope", "DIR"}},
-      {"pmem-check", {"-k", "x", "DIR"}},    {"pmem-check", {"--atomic", "100", "DIR"}},
+      {"replay", {"--timeout", "x", "DIR"}},
+      {"replay", {"--gdb", "70000", "DIR"}},
+      {"dump", {"--vmlinux"}},
+      {"check", {"--nope", "DIR"}},
+      {"pmem-check", {"-k", "x", "DIR"}},
+      {"pmem-check", {"--atomic", "100", "DIR"}},
       {"record", {"--smp", "x", "-o", "D", "--", "true"}},
       {"run", {"--timeout", "soon", "--", "true"}},
   };

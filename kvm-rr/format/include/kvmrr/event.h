@@ -3,8 +3,8 @@
 // shared design: the record boundary is the kernel), plus sync points. One Event type for
 // all kinds keeps the stream codec and tools generic; EventTypeInfo names each kind's fields.
 #include <array>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,22 +15,22 @@ namespace kvmrr {
 
 // Stable numbering: these values are in recordings. Add at the end; never reuse a number.
 enum class EventType : uint8_t {
-  Syscall = 1,      // kernel entry by syscall; data: user register file
-  Exception = 2,    // kernel entry by exception from user mode; data: user register file
-  Interrupt = 3,    // interrupt delivered (user or kernel mode)
-  Cfu = 4,          // bytes read from user memory (copy_from_user, strncpy_from_user, ...)
-  Gfu = 5,          // scalar read from user memory (get_user family, futex words)
-  Pte = 6,          // page-table entry whose accessed/dirty bits the CPU set while user code ran
-  Rdtsc = 7,        // RDTSC / RDTSCP result in kernel mode
-  Rdseed = 8,       // RDSEED / RDRAND result in kernel mode
-  IoIn = 9,         // PIO IN value
-  Mmio = 10,        // MMIO read value
-  Dma = 11,         // device write into guest memory, published at a sync point
-  YieldWindow = 12, // interrupt window taken at the k-th yield point of a vCPU
-  Deschedule = 13,  // several vCPUs on one TCG thread: the recorder left this vCPU, in kernel
-                    // mode, at this sync point to run another (replay does the same there)
-  Resume = 14,      // several vCPUs on one TCG thread: the recorder ran this vCPU, in kernel
-                    // mode (left there by a deschedule, or by the snapshot), again from here
+  Syscall = 1,       // kernel entry by syscall; data: user register file
+  Exception = 2,     // kernel entry by exception from user mode; data: user register file
+  Interrupt = 3,     // interrupt delivered (user or kernel mode)
+  Cfu = 4,           // bytes read from user memory (copy_from_user, strncpy_from_user, ...)
+  Gfu = 5,           // scalar read from user memory (get_user family, futex words)
+  Pte = 6,           // page-table entry whose accessed/dirty bits the CPU set while user code ran
+  Rdtsc = 7,         // RDTSC / RDTSCP result in kernel mode
+  Rdseed = 8,        // RDSEED / RDRAND result in kernel mode
+  IoIn = 9,          // PIO IN value
+  Mmio = 10,         // MMIO read value
+  Dma = 11,          // device write into guest memory, published at a sync point
+  YieldWindow = 12,  // interrupt window taken at the k-th yield point of a vCPU
+  Deschedule = 13,   // several vCPUs on one TCG thread: the recorder left this vCPU, in kernel
+                     // mode, at this sync point to run another (replay does the same there)
+  Resume = 14,       // several vCPUs on one TCG thread: the recorder ran this vCPU, in kernel
+                     // mode (left there by a deschedule, or by the snapshot), again from here
 };
 inline constexpr uint8_t kFirstEventType = 1;
 
@@ -45,9 +45,9 @@ inline constexpr size_t kMaxEventArgs = 6;
 
 struct EventTypeInfo {
   EventType type;
-  std::string_view name;                              // as printed by `kvm-rr dump`
-  std::array<std::string_view, kMaxEventArgs> args;   // names of args[i]; empty = unnamed
-  std::string_view data;                              // what data holds, empty if unused
+  std::string_view name;                             // as printed by `kvm-rr dump`
+  std::array<std::string_view, kMaxEventArgs> args;  // names of args[i]; empty = unnamed
+  std::string_view data;                             // what data holds, empty if unused
 };
 
 // nullopt for a number no EventType has (a corrupt or newer recording).

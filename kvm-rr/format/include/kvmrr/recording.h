@@ -31,20 +31,19 @@ struct CpuidEntry {
 // the table (QEMU asks through the glue), replay answers every other leaf the same for any
 // ECX: one list for both sides.
 inline bool cpuid_has_subleaves(uint32_t leaf) {
-  return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f ||
-         leaf == 0x8000001d;
+  return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f || leaf == 0x8000001d;
 }
 
 struct RecordingMeta {
   uint32_t format_version = kFormatVersion;
-  std::string kvmrr_version;      // library that wrote it
-  std::string qemu_version;       // e.g. Debian's "1:7.2+dfsg-7+deb12u18"
+  std::string kvmrr_version;  // library that wrote it
+  std::string qemu_version;   // e.g. Debian's "1:7.2+dfsg-7+deb12u18"
   std::vector<std::string> qemu_patches;
-  std::string kernel_version;     // guest kernel release
-  std::string vmlinux_build_id;     // GNU build-id of the vmlinux replay must symbolize with
+  std::string kernel_version;             // guest kernel release
+  std::string vmlinux_build_id;           // GNU build-id of the vmlinux replay must symbolize with
   std::vector<std::string> command_line;  // QEMU's argv
-  std::string guest_command;      // what ran in the guest while recording, if known
-  std::string accel;              // "tcg" or "kvm"
+  std::string guest_command;              // what ran in the guest while recording, if known
+  std::string accel;                      // "tcg" or "kvm"
   std::string cpu_model;
   uint32_t smp = 1;
   uint64_t memory_mb = 0;
@@ -57,8 +56,8 @@ struct RecordingMeta {
   std::string state;
   std::string failure;
   std::string abort_reason;
-  std::optional<uint64_t> events;  // events written, once complete
-  std::string ended;              // ISO 8601, UTC, once complete
+  std::optional<uint64_t> events;                   // events written, once complete
+  std::string ended;                                // ISO 8601, UTC, once complete
   nlohmann::json extra = nlohmann::json::object();  // fields later versions of us may add
 
   nlohmann::json to_json() const;
@@ -90,8 +89,7 @@ class Recording {
   void write_meta(const RecordingMeta& meta);
 
  private:
-  Recording(std::filesystem::path dir, RecordingMeta meta)
-      : dir_(std::move(dir)), meta_(std::move(meta)) {}
+  Recording(std::filesystem::path dir, RecordingMeta meta) : dir_(std::move(dir)), meta_(std::move(meta)) {}
   std::filesystem::path dir_;
   RecordingMeta meta_;
 };

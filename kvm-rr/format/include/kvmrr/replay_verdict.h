@@ -30,8 +30,8 @@ struct ReplayVerdict {
   uint64_t events_total = 0;
   uint64_t kernel_entries = 0;
   double seconds = 0;
-  std::string incomplete_reason;          // Result::Incomplete
-  std::optional<Divergence> divergence;   // Result::Diverged
+  std::string incomplete_reason;         // Result::Incomplete
+  std::optional<Divergence> divergence;  // Result::Diverged
 
   // Writes dir/replay.json atomically; throws RecordingError (Io).
   void write(const std::filesystem::path& dir) const;

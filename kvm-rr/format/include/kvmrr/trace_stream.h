@@ -51,8 +51,7 @@ class TraceWriter {
 
  private:
   void write_all(const void* data, size_t size);
-  void write_frame(uint32_t kind, const std::vector<uint8_t>& payload, uint32_t raw_size,
-                   uint32_t count);
+  void write_frame(uint32_t kind, const std::vector<uint8_t>& payload, uint32_t raw_size, uint32_t count);
 
   std::filesystem::path path_;
   int fd_ = -1;
@@ -67,13 +66,13 @@ class TraceWriter {
 
 // How a stream ended, once the reader has reached its end.
 struct StreamEnd {
-  bool complete = false;        // END frame seen and its count matched
-  uint64_t events = 0;          // events read
-  uint64_t frames = 0;          // event frames read
-  uint64_t raw_bytes = 0;       // their events before compression
-  uint64_t valid_bytes = 0;     // offset just past the last good frame
+  bool complete = false;     // END frame seen and its count matched
+  uint64_t events = 0;       // events read
+  uint64_t frames = 0;       // event frames read
+  uint64_t raw_bytes = 0;    // their events before compression
+  uint64_t valid_bytes = 0;  // offset just past the last good frame
   uint64_t file_bytes = 0;
-  std::string reason;           // why incomplete: "no END frame", "truncated frame at ..."
+  std::string reason;  // why incomplete: "no END frame", "truncated frame at ..."
 };
 
 class TraceReader {

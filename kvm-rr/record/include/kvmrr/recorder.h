@@ -18,19 +18,19 @@ namespace kvmrr {
 // What a recording starts from: the machine as QEMU knows it, and the identity of what runs
 // it (the glue reads those from the process and the front end's environment).
 struct RecordSetup {
-  std::filesystem::path dir;        // recording directory to create
+  std::filesystem::path dir;  // recording directory to create
   std::string qemu_version;
   std::vector<std::string> qemu_patches;  // the series QEMU was built with
   std::vector<std::string> command_line;  // QEMU's argv
-  std::string accel;                // QEMU's accelerator name ("tcg", "KVM")
+  std::string accel;                      // QEMU's accelerator name ("tcg", "KVM")
   std::string cpu_model;
   std::string machine;
   uint32_t smp = 1;
   uint64_t memory_mb = 0;
   std::vector<CpuidEntry> cpuid;
-  uint64_t guest_ring_gpa = 0;      // 0: the guest has not registered its ring
-  std::filesystem::path vmlinux;    // the guest kernel, for its banner and build-id; may be empty
-  std::string guest_command;        // what the guest runs, if the front end said
+  uint64_t guest_ring_gpa = 0;    // 0: the guest has not registered its ring
+  std::filesystem::path vmlinux;  // the guest kernel, for its banner and build-id; may be empty
+  std::string guest_command;      // what the guest runs, if the front end said
 };
 
 class Recorder {

@@ -37,48 +37,48 @@ struct PlanOptions {
   // what a block file system such as ext4 assumes of its disk; pmem itself tears at 8 bytes,
   // so 64 (one line) checks a file system that claims to need no more.
   uint64_t atomic = 512;
-  unsigned k = 1;             // all subsets of up to k in-flight atomic units
-  unsigned samples = 2;       // random larger subsets per fence
-  size_t max_states = 400;    // sampled down beyond this
+  unsigned k = 1;           // all subsets of up to k in-flight atomic units
+  unsigned samples = 2;     // random larger subsets per fence
+  size_t max_states = 400;  // sampled down beyond this
   uint64_t seed = 1;
   std::optional<uint64_t> from_checkpoint;  // default: the first checkpoint in the log
 };
 
 // A point the oracle compares against: a syscall entry (or the log's start and end).
 struct Boundary {
-  size_t record = 0;            // index in Log::records (start: 0, end: records.size())
+  size_t record = 0;  // index in Log::records (start: 0, end: records.size())
   enum class Kind { Start, Syscall, Checkpoint, End } kind = Kind::Start;
-  uint64_t number = 0;          // syscall number or checkpoint number
-  uint64_t hash = 0;            // of the volatile image there
+  uint64_t number = 0;  // syscall number or checkpoint number
+  uint64_t hash = 0;    // of the volatile image there
 };
 
 struct DroppedStore {
-  size_t record;                // the store's index in Log::records
-  size_t boundary;              // the last boundary before it (its syscall)
+  size_t record;    // the store's index in Log::records
+  size_t boundary;  // the last boundary before it (its syscall)
 };
 
 struct DroppedLine {
-  uint64_t offset;              // line offset in the range
-  bool flushed;                 // flushed (or non-temporal) but not yet fenced
+  uint64_t offset;                   // line offset in the range
+  bool flushed;                      // flushed (or non-temporal) but not yet fenced
   std::vector<DroppedStore> stores;  // stores to it since it was last persisted
 };
 
 struct CrashState {
-  size_t fence_record = 0;      // the fence it precedes
-  size_t before = 0, after = 0; // indices into Plan::boundaries
+  size_t fence_record = 0;         // the fence it precedes
+  size_t before = 0, after = 0;    // indices into Plan::boundaries
   std::vector<uint64_t> included;  // in-flight line offsets that reached pmem
   std::vector<uint64_t> dropped;   // in-flight line offsets that did not
   uint64_t hash = 0;
-  size_t in_flight = 0;         // lines in flight at the fence
+  size_t in_flight = 0;  // lines in flight at the fence
 };
 
 struct Plan {
   std::vector<Boundary> boundaries;
   std::vector<CrashState> states;
-  uint64_t fences_with_lines = 0;   // fences where something was in flight
-  uint64_t candidates = 0;          // crash states before dedup and sampling
-  uint64_t distinct = 0;            // after dedup
-  size_t first_record = 0;          // where states start (the checkpoint)
+  uint64_t fences_with_lines = 0;  // fences where something was in flight
+  uint64_t candidates = 0;         // crash states before dedup and sampling
+  uint64_t distinct = 0;           // after dedup
+  size_t first_record = 0;         // where states start (the checkpoint)
 };
 
 // The volatile/persisted images and the line states, stepped record by record.
@@ -117,7 +117,6 @@ struct ImageRequest {
 };
 // The model is at the request's point (for PmemModel::describe of a state's dropped lines).
 void materialize(const Log& log, const std::vector<uint8_t>& initial, const Plan& plan,
-                 const std::function<void(const ImageRequest&, const std::vector<uint8_t>&,
-                                          const PmemModel&)>& sink);
+                 const std::function<void(const ImageRequest&, const std::vector<uint8_t>&, const PmemModel&)>& sink);
 
 }  // namespace kvmrr::pmem

@@ -10,21 +10,21 @@
 namespace kvmrr::pmem {
 
 struct FsEntry {
-  char type = 'f';       // f d l o
+  char type = 'f';  // f d l o
   uint32_t mode = 0;
   uint64_t nlink = 0;
   uint64_t size = 0;
-  uint64_t hash = 0;     // content (regular files), target (symlinks)
+  uint64_t hash = 0;             // content (regular files), target (symlinks)
   std::vector<uint64_t> chunks;  // 64-byte chunk hashes of files up to 64 KiB
 };
 
 struct FsState {
-  bool probed = false;   // the probe reported on this image at all
+  bool probed = false;  // the probe reported on this image at all
   bool mounted = false;
   std::string mount_error;
   int fsck_status = -1;
   std::string fsck_tail;
-  std::string problem;   // copy or dump errors
+  std::string problem;  // copy or dump errors
   std::map<std::string, FsEntry> files;
 };
 
@@ -40,9 +40,9 @@ std::vector<std::string> fs_diff(const FsState& got, const FsState& want, const 
 
 struct Verdict {
   bool ok = false;
-  std::string matched;           // "before" or "after" when ok
-  std::string why;               // when not ok: the first reason
-  std::vector<std::string> diff; // against the closer of before/after
+  std::string matched;            // "before" or "after" when ok
+  std::string why;                // when not ok: the first reason
+  std::vector<std::string> diff;  // against the closer of before/after
   std::string diff_against;
 };
 
