@@ -14,7 +14,7 @@ KERNEL_TREE ?= $(KVMRR_CACHE)/work/linux
 MUTATION ?= tests/pmem/mutations/drop-unaligned-tail-flush.patch
 
 .PHONY: bench all deps build qemu kernel kernel-mutant image demo test unit-test e2e-test clean \
-        qemu-tree qemu-export kernel-tree kernel-export help soak format
+        qemu-tree qemu-export kernel-tree kernel-export help soak qemu-series-check kernel-series-check format
 
 all: build qemu kernel image
 
@@ -32,6 +32,7 @@ help:
 	@echo "make qemu-tree   QEMU source with qemu-patches/ as commits in QEMU_TREE=$(QEMU_TREE)"
 	@echo "make qemu-export QEMU_TREE's commits back into qemu-patches/"
 	@echo "make kernel-tree / kernel-export   the same for guest-kernel-patches/ (KERNEL_TREE)"
+	@echo "make qemu-series-check / kernel-series-check   every patch of the series builds on the ones before it"
 	@echo "make format      clang-format the C++ sources (.clang-format: Google style, 120 columns);"
 	@echo "                 make test and make unit-test fail (style.clang_format) on unformatted code"
 
@@ -65,6 +66,13 @@ kernel-tree: deps
 	@tools/build-kernel.sh tree $(KERNEL_TREE)
 kernel-export:
 	@tools/build-kernel.sh export $(KERNEL_TREE)
+
+# Each patch applied in turn and built incrementally in the cached build tree, warnings in
+# touched files failing it: a series whose every step builds can be bisected and reviewed.
+qemu-series-check: deps
+	@tools/build-qemu.sh check
+kernel-series-check: deps
+	@tools/build-kernel.sh check
 
 demo: all
 	@tools/demo.sh

@@ -54,43 +54,57 @@ check_config() {
   done <"$FRAGMENT"
 }
 
+TREE=$KVMRR_CACHE/kernel/tree-$(src_version)
+
+# compile_tree: configures and builds what $TREE holds now (incrementally), failing on a
+# warning in a file the series touches. Leaves the build directory in $bdir.
+compile_tree() {
+  bdir=$TREE/build
+  mkdir -p "$bdir"
+  # tinyconfig is allnoconfig over tiny-base.config, then tiny.config merged; doing it in
+  # one allnoconfig with our fragment last gives exactly tinyconfig + fragment. Regenerated
+  # each time (cheap); unchanged content keeps the old .config and its mtime.
+  cat "$TREE/kernel/configs/tiny-base.config" "$TREE/kernel/configs/tiny.config" \
+    "$TREE/arch/x86/configs/tiny.config" "$FRAGMENT" >"$bdir/kvm-rr.allconfig"
+  KCONFIG_ALLCONFIG="$bdir/kvm-rr.allconfig" KCONFIG_CONFIG=.config.new \
+    make -s -C "$TREE" O="$bdir" ARCH=x86_64 allnoconfig >"$bdir/config.log" 2>&1 ||
+    { cat "$bdir/config.log" >&2; die "kernel configuration failed"; }
+  check_config "$bdir/.config.new"
+  if cmp -s "$bdir/.config.new" "$bdir/.config"; then rm "$bdir/.config.new"; else mv "$bdir/.config.new" "$bdir/.config"; fi
+  with_progress "$bdir.build.log" "kernel build ($JOBS jobs)" \
+    make -C "$TREE" O="$bdir" ARCH=x86_64 -j "$JOBS" bzImage vmlinux
+  # A warning in a file our series touches is a bug until shown otherwise.
+  local touched
+  touched=$(git -C "$TREE" diff --name-only base HEAD -- '*.c' '*.h' '*.S' | tr '\n' '|')
+  touched=${touched%|}
+  if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
+    # Their objects are built now: touch them, or the next build would compile nothing,
+    # see no warning and publish.
+    grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
+      while read -r f; do touch "$TREE/$f"; done
+    die "warnings in files guest-kernel-patches/ touches (above); fix them"
+  fi
+}
+
+check_tree() {
+  [ -d "$TREE/.git" ] || make_tree "$TREE"
+  echo "$TREE"
+}
+
 build() {
   local out_link=$1 ver; ver=$(src_version)
   local patches; patches=$(series_files "$PATCH_DIR")
   local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" "$GUEST_ABI" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
   local out=$KVMRR_CACHE/kernel/out-$key
-  local tree=$KVMRR_CACHE/kernel/tree-$ver
+  local tree=$TREE
   if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then
     say "kernel up to date ($out)"
   else
     [ -d "$tree/.git" ] || make_tree "$tree"
     apply_series "$tree" "$PATCH_DIR"
     install_headers "$tree"
-    local bdir=$tree/build
-    mkdir -p "$bdir"
-    # tinyconfig is allnoconfig over tiny-base.config, then tiny.config merged; doing it in
-    # one allnoconfig with our fragment last gives exactly tinyconfig + fragment. Regenerated
-    # each time (cheap); unchanged content keeps the old .config and its mtime.
-    cat "$tree/kernel/configs/tiny-base.config" "$tree/kernel/configs/tiny.config" \
-      "$tree/arch/x86/configs/tiny.config" "$FRAGMENT" >"$bdir/kvm-rr.allconfig"
-    KCONFIG_ALLCONFIG="$bdir/kvm-rr.allconfig" KCONFIG_CONFIG=.config.new \
-      make -s -C "$tree" O="$bdir" ARCH=x86_64 allnoconfig >"$bdir/config.log" 2>&1 ||
-      { cat "$bdir/config.log" >&2; die "kernel configuration failed"; }
-    check_config "$bdir/.config.new"
-    if cmp -s "$bdir/.config.new" "$bdir/.config"; then rm "$bdir/.config.new"; else mv "$bdir/.config.new" "$bdir/.config"; fi
-    with_progress "$bdir.build.log" "kernel build ($JOBS jobs)" \
-      make -C "$tree" O="$bdir" ARCH=x86_64 -j "$JOBS" bzImage vmlinux
-    # A warning in a file our series touches is a bug until shown otherwise.
-    local touched
-    touched=$(git -C "$tree" diff --name-only base HEAD -- '*.c' '*.h' '*.S' | tr '\n' '|')
-    touched=${touched%|}
-    if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
-      # Their objects are built now: touch them, or the next build would compile nothing,
-      # see no warning and publish.
-      grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
-        while read -r f; do touch "$tree/$f"; done
-      die "warnings in files guest-kernel-patches/ touches (above); fix them"
-    fi
+    local bdir
+    compile_tree
     rm -rf "$out.tmp" && mkdir -p "$out.tmp"
     cp "$bdir/arch/x86/boot/bzImage" "$bdir/vmlinux" "$out.tmp/"
     cp "$bdir/.config" "$out.tmp/config"

@@ -70,6 +70,32 @@ install_headers() {
   done
 }
 
+# compile_tree: builds what TREE holds now (incrementally), failing on a warning in a file
+# the series touches. Leaves the build directory in $bdir.
+compile_tree() {
+  local flagkey; flagkey=$(echo "${CONFIGURE_FLAGS[*]}" | sha256sum | cut -c1-8)
+  bdir=$TREE/build-$flagkey
+  if [ ! -f "$bdir/build.ninja" ]; then
+    mkdir -p "$bdir"
+    with_progress "$bdir.configure.log" "qemu configure" \
+      bash -c "cd '$bdir' && ../configure ${CONFIGURE_FLAGS[*]}"
+  fi
+  with_progress "$bdir.build.log" "qemu build ($JOBS jobs)" \
+    ninja -C "$bdir" -j "$JOBS" qemu-system-x86_64
+  # QEMU builds without -Werror (Debian's tree has warnings of its own), but a warning in
+  # a file our series touches is a bug: an implicit declaration there truncated a pointer.
+  local touched
+  touched=$(git -C "$TREE" diff --name-only base HEAD -- '*.c' '*.h' | tr '\n' '|')
+  touched=${touched%|}
+  if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
+    # Their objects are built now: touch them, or the next build would compile nothing,
+    # see no warning and publish.
+    grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
+      while read -r f; do touch "$TREE/$f"; done
+    die "warnings in files qemu-patches/ touches (above); fix them"
+  fi
+}
+
 build() {
   local out_link=$1
   local h
@@ -85,27 +111,8 @@ build() {
     [ -d "$TREE/.git" ] || make_tree "$TREE"
     apply_series "$TREE" "$PATCH_DIR"
     install_headers "$TREE"
-    local flagkey; flagkey=$(echo "${CONFIGURE_FLAGS[*]}" | sha256sum | cut -c1-8)
-    local bdir=$TREE/build-$flagkey
-    if [ ! -f "$bdir/build.ninja" ]; then
-      mkdir -p "$bdir"
-      with_progress "$bdir.configure.log" "qemu configure" \
-        bash -c "cd '$bdir' && ../configure ${CONFIGURE_FLAGS[*]}"
-    fi
-    with_progress "$bdir.build.log" "qemu build ($JOBS jobs)" \
-      ninja -C "$bdir" -j "$JOBS" qemu-system-x86_64
-    # QEMU builds without -Werror (Debian's tree has warnings of its own), but a warning in
-    # a file our series touches is a bug: an implicit declaration there truncated a pointer.
-    local touched
-    touched=$(git -C "$TREE" diff --name-only base HEAD -- '*.c' '*.h' | tr '\n' '|')
-    touched=${touched%|}
-    if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
-      # Their objects are built now: touch them, or the next build would compile nothing,
-      # see no warning and publish.
-      grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
-        while read -r f; do touch "$TREE/$f"; done
-      die "warnings in files qemu-patches/ touches (above); fix them"
-    fi
+    local bdir
+    compile_tree
     rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/share" "$out.tmp/include"
     cp "$bdir/qemu-system-x86_64" "$out.tmp/bin/"
     # The plugin API as this QEMU exports it (the series adds to it): kvm-rr's TCG plugins
@@ -119,6 +126,11 @@ build() {
     publish_build "$out" "$TREE" "$QEMU_DEB_VERSION" qemu
   fi
   link_output "$out" "$out_link"
+}
+
+check_tree() {
+  [ -d "$TREE/.git" ] || make_tree "$TREE"
+  echo "$TREE"
 }
 
 series_cli qemu "$QEMU_DEB_VERSION" "$PATCH_DIR" "$@"

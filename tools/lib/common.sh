@@ -126,8 +126,29 @@ link_output() {
   ln -sfn "$1" "$2"
 }
 
+# check_series TREE PATCH_DIR: applies the series to TREE one patch at a time and builds
+# after each (compile_tree, incremental): every patch must build, without warnings in the
+# files the series touches so far. Leaves TREE with the whole series applied and built,
+# as a build would.
+check_series() {
+  local tree=$1 dir=$2 p n=0 total
+  total=$(series_files "$dir" | wc -l)
+  git -C "$tree" am --abort >/dev/null 2>&1 || true
+  git -C "$tree" reset -q --hard base
+  install_headers "$tree"
+  for p in $(series_files "$dir"); do
+    n=$((n + 1))
+    git -C "$tree" am -q --keep-cr --committer-date-is-author-date "$p" ||
+      { git -C "$tree" am --abort >/dev/null 2>&1; die "patch $n/$total ${p##*/} does not apply"; }
+    say "patch $n/$total: ${p##*/}"
+    ( compile_tree ) || die "patch $n/$total ${p##*/} does not build on the ones before it (log above)"
+  done
+  say "all $total patches build in order"
+}
+
 # series_cli LABEL VERSION PATCH_DIR SUBCOMMAND ARGS...: the subcommands both source builds
-# share. The caller defines build OUT_LINK, make_tree DIR and install_headers DIR.
+# share. The caller defines build OUT_LINK, make_tree DIR, install_headers DIR, and for
+# check, check_tree (prints the tree to check in, made if missing) and compile_tree.
 series_cli() {
   local label=$1 version=$2 patch_dir=$3 dir
   shift 3
@@ -142,6 +163,7 @@ series_cli() {
       say "$dir: $label $version with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
       ;;
     export) export_series "${2:?directory}" "$patch_dir" ;;
-    *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR" >&2; exit 2 ;;
+    check) check_series "$(check_tree)" "$patch_dir" ;;
+    *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR | check" >&2; exit 2 ;;
   esac
 }
