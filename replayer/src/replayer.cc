@@ -71,8 +71,8 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
     total_events_++;
     if (e.type == EventType::YieldWindow && e.vcpu < kMaxVcpus && e.nargs > 0) {
       // Kernels before the pending bits logged 0: an interrupt window.
-      uint64_t pending = e.nargs > 1 && e.args[1] ? e.args[1] : KVMRR_PENDING_IRQ;
-      yield_windows_[e.vcpu].push_back({e.args[0], e.rip, pending});
+      uint64_t pending = e.nargs > 1 && e.args[arg::kPending] ? e.args[arg::kPending] : KVMRR_PENDING_IRQ;
+      yield_windows_[e.vcpu].push_back({e.args[arg::kYield], e.rip, pending});
     }
   }
   hooks_.yield_target.resize(kMaxVcpus);
@@ -125,14 +125,14 @@ Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& 
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(type, vcpu, regs);
   if (!e) return Step::Stop;
-  if (e->args[0] != where || e->args[1] != size) {
+  if (e->args[arg::kWhere] != where || e->args[arg::kSize] != size) {
     session_.diverge_here(fmt::format("{} of {:#x} ({} bytes) at {}; the log read {:#x} ({} bytes)",
                                       type == EventType::IoIn ? "IN from port" : "MMIO read", where, size,
-                                      session_.sym(regs.rip), e->args[0], e->args[1]),
+                                      session_.sym(regs.rip), e->args[arg::kWhere], e->args[arg::kSize]),
                           vcpu, &regs);
     return Step::Stop;
   }
-  *value = e->args[2];
+  *value = e->args[arg::kDeviceValue];
   return stop_if_diverged();
 }
 
@@ -159,9 +159,10 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
       // waits for its turn.
       if (halted || left) return Step::Wait;
       const Event* mine = session_.peek_vcpu(vcpu);
-      bool here = mine && mine->nargs >= 3 && mine->type == EventType::Interrupt && mine->args[1] == 0 &&
-                  mine->args[2] == sync_count;
-      here |= mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[0] == sync_count;
+      bool here = mine && mine->nargs >= 3 && mine->type == EventType::Interrupt && mine->args[arg::kUser] == 0 &&
+                  mine->args[arg::kIrqSync] == sync_count;
+      here |=
+          mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[arg::kSwitchSync] == sync_count;
       here |= mine && mine->type == EventType::Resume;
       return here ? Step::Wait : Step::Continue;
     }
@@ -181,7 +182,7 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
     }
     if ((e->type == EventType::Deschedule || e->type == EventType::Resume) && e->nargs >= 1) {
       bool resume = e->type == EventType::Resume;
-      if (e->args[0] == sync_count) {
+      if (e->args[arg::kSwitchSync] == sync_count) {
         // The recorder switched vCPUs here: so does replay, once this vCPU is checked to be
         // where the recorder left it or ran it again.
         if (!session_.expect(e->type, vcpu, regs)) return Step::Stop;
@@ -189,26 +190,26 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
         left = !resume;
         continue;
       }
-      if (resume || e->args[0] < sync_count) {
+      if (resume || e->args[arg::kSwitchSync] < sync_count) {
         session_.diverge_here(
             resume ? fmt::format("vCPU {} runs again at sync point {}; the recording ran it again at sync point {}",
-                                 vcpu, sync_count, e->args[0])
+                                 vcpu, sync_count, e->args[arg::kSwitchSync])
                    : fmt::format("vCPU {} passed sync point {} where the recording left it to run another vCPU; it "
                                  "is at sync point {}",
-                                 vcpu, e->args[0], sync_count),
+                                 vcpu, e->args[arg::kSwitchSync], sync_count),
             vcpu, &regs);
         return Step::Stop;
       }
     }
-    bool kernel_irq = e->type == EventType::Interrupt && e->nargs >= 3 && e->args[1] == 0;
-    if (kernel_irq && e->args[2] == sync_count) {
-      *vector = static_cast<int32_t>(e->args[0]);
+    bool kernel_irq = e->type == EventType::Interrupt && e->nargs >= 3 && e->args[arg::kUser] == 0;
+    if (kernel_irq && e->args[arg::kIrqSync] == sync_count) {
+      *vector = static_cast<int32_t>(e->args[arg::kVector]);
       return Step::Continue;
     }
-    if (kernel_irq && e->args[2] < sync_count) {
+    if (kernel_irq && e->args[arg::kIrqSync] < sync_count) {
       session_.diverge_here(fmt::format("vCPU {} passed sync point {} where the log delivers interrupt {:#x}; "
                                         "it is at sync point {}",
-                                        vcpu, e->args[2], e->args[0], sync_count),
+                                        vcpu, e->args[arg::kIrqSync], e->args[arg::kVector], sync_count),
                             vcpu, nullptr);
       return Step::Stop;
     }
@@ -226,8 +227,9 @@ Replayer::Step Replayer::interrupt(uint32_t vcpu, const Regs& regs, uint32_t vec
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(EventType::Interrupt, vcpu, regs);
   if (!e) return Step::Stop;
-  if (e->args[0] != vector) {
-    session_.diverge_here(fmt::format("delivered vector {:#x}, the log has {:#x}", vector, e->args[0]), vcpu, &regs);
+  if (e->args[arg::kVector] != vector) {
+    session_.diverge_here(fmt::format("delivered vector {:#x}, the log has {:#x}", vector, e->args[arg::kVector]), vcpu,
+                          &regs);
     return Step::Stop;
   }
   return stop_if_diverged();
@@ -242,13 +244,13 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, UserEntry* entry) {
     return Step::Stop;
   }
   *entry = UserEntry{};
-  entry->vector = static_cast<uint32_t>(e->args[0]);
+  entry->vector = static_cast<uint32_t>(e->args[arg::kVector]);
   switch (e->type) {
     case EventType::Syscall: entry->kind = UserEntry::Kind::Syscall; break;
     case EventType::Exception:
       entry->kind = UserEntry::Kind::Exception;
-      entry->error_code = e->args[1];
-      entry->cr2 = e->args[2];
+      entry->error_code = e->args[arg::kErrorCode];
+      entry->cr2 = e->args[arg::kCr2];
       break;
     default: entry->kind = UserEntry::Kind::Interrupt; break;
   }
@@ -281,7 +283,7 @@ Replayer::Step Replayer::tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint
   at.rip = rip;
   const Event* e = session_.expect(EventType::Rdtsc, vcpu, at);
   if (!e) return Step::Stop;
-  *value = e->args[0];
+  *value = e->args[arg::kValue];
   return fed(*e);
 }
 
@@ -311,12 +313,13 @@ Replayer::Step Replayer::user_read(uint32_t vcpu, const Regs& regs, uint64_t rip
     const Event* e = session_.expect(type, vcpu, at);
     if (!e) return Step::Stop;
     uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
-    uint64_t got = e->args[1];
-    if (e->args[0] != uaddr || e->args[2] != kind || got > n) {
-      session_.diverge_here(fmt::format("user read of {} bytes at {:#x} (kind {}) from {}; the log read {} bytes "
-                                        "at {:#x} (kind {})",
-                                        n, uaddr, kind, session_.sym(rip), got, e->args[0], e->args[2]),
-                            vcpu, &at);
+    uint64_t got = e->args[arg::kReadLen];
+    if (e->args[arg::kUaddr] != uaddr || e->args[arg::kKind] != kind || got > n) {
+      session_.diverge_here(
+          fmt::format("user read of {} bytes at {:#x} (kind {}) from {}; the log read {} bytes "
+                      "at {:#x} (kind {})",
+                      n, uaddr, kind, session_.sym(rip), got, e->args[arg::kUaddr], e->args[arg::kKind]),
+          vcpu, &at);
       return Step::Stop;
     }
     bool done = false;
@@ -337,13 +340,13 @@ Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t ri
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect(EventType::Gfu, vcpu, at);
   if (!e) return Step::Stop;
-  if (e->nargs < 3 || e->args[0] != uaddr || e->args[1] != size || e->args[2] != KVMRR_UREAD_SCALAR ||
-      size > sizeof(*value) || e->data.size() != size) {
-    session_.diverge_here(
-        fmt::format("value of {} bytes loaded from user memory at {:#x} in {}; the log has {} "
-                    "bytes at {:#x}",
-                    size, uaddr, session_.sym(rip), e->nargs >= 2 ? e->args[1] : 0, e->nargs >= 1 ? e->args[0] : 0),
-        vcpu, &at);
+  if (e->nargs < 3 || e->args[arg::kUaddr] != uaddr || e->args[arg::kReadLen] != size ||
+      e->args[arg::kKind] != KVMRR_UREAD_SCALAR || size > sizeof(*value) || e->data.size() != size) {
+    session_.diverge_here(fmt::format("value of {} bytes loaded from user memory at {:#x} in {}; the log has {} "
+                                      "bytes at {:#x}",
+                                      size, uaddr, session_.sym(rip), e->nargs >= 2 ? e->args[arg::kReadLen] : 0,
+                                      e->nargs >= 1 ? e->args[arg::kUaddr] : 0),
+                          vcpu, &at);
     return Step::Stop;
   }
   uint64_t v = 0;
@@ -359,7 +362,7 @@ Replayer::Step Replayer::user_value(uint32_t vcpu, const Regs& regs, uint64_t ri
 // read stops there (a short copy, or a string's NUL). False after a divergence.
 bool Replayer::put_chunk(const Event& e, uint32_t vcpu, const Regs& at, uint64_t n, uint32_t kind, uint64_t copy,
                          const GuestWrite& write, bool* done) {
-  uint64_t uaddr = e.args[0], got = e.args[1];
+  uint64_t uaddr = e.args[arg::kUaddr], got = e.args[arg::kReadLen];
   uint64_t to = copy ? copy : uaddr;
   if (got && write(to, e.data.data(), got) != 0) {
     session_.diverge_here(fmt::format("cannot put the {} logged user bytes {} {:#x}: not mapped in the "
@@ -386,7 +389,8 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint6
       continue;  // logged at the flush's sync point
     }
     uint64_t n = std::min<uint64_t>(len, KVMRR_USER_CHUNK);
-    if (!e || e->type != type || e->nargs < 3 || e->args[0] != uaddr || e->args[2] != kind || e->args[1] > n) {
+    if (!e || e->type != type || e->nargs < 3 || e->args[arg::kUaddr] != uaddr || e->args[arg::kKind] != kind ||
+        e->args[arg::kReadLen] > n) {
       session_.diverge_here(
           fmt::format("user read at {:#x} from {}: {} bytes at {:#x} remain after the guest's ring flush inside "
                       "it, but the log's next event of vCPU {} is {}",
@@ -398,9 +402,9 @@ Replayer::Step Replayer::write_chunks_ahead(uint32_t vcpu, const Regs& at, uint6
     if (!put_chunk(*e, vcpu, at, n, kind, copy, write, &done)) return Step::Stop;
     ahead++;
     if (done) break;
-    uaddr += e->args[1];
-    if (copy) copy += e->args[1];
-    len -= e->args[1];
+    uaddr += e->args[arg::kReadLen];
+    if (copy) copy += e->args[arg::kReadLen];
+    len -= e->args[arg::kReadLen];
   }
   chunks_ahead_[vcpu] += ahead;
   return Step::Continue;
@@ -430,7 +434,7 @@ Replayer::Step Replayer::yield_window(uint32_t vcpu, uint64_t count, uint64_t* n
   *next_target = kNoWindow;
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.peek();
-  if (e->type != EventType::YieldWindow || e->vcpu != vcpu || e->args[0] != count) {
+  if (e->type != EventType::YieldWindow || e->vcpu != vcpu || e->args[arg::kYield] != count) {
     session_.diverge_here(fmt::format("vCPU {} opened a yield window at yield count {}; the log does not have "
                                       "it next",
                                       vcpu, count),
@@ -474,12 +478,12 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
     if (during_io == DmaTiming::BeforeRun) return Step::Continue;
     const Event* mine = session_.peek_vcpu(vcpu);
     bool due = mine && (mine->type == EventType::Dma || mine->type == EventType::Pte) && mine->nargs >= 4 &&
-               mine->args[2] <= sync_count && dma_due_at(DmaTiming(mine->args[3]), during_io);
+               mine->args[arg::kWriteSync] <= sync_count && dma_due_at(DmaTiming(mine->args[arg::kInIo]), during_io);
     return due ? Step::Wait : Step::Continue;
   }
   for (const Event* e;
        (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) && e->vcpu == vcpu;) {
-    DmaTiming made = DmaTiming(e->args[3]);
+    DmaTiming made = DmaTiming(e->args[arg::kInIo]);
     if (during_io == DmaTiming::BeforeRun) {
       // Replay begins: only what devices wrote before the vCPU first ran.
       if (made != DmaTiming::BeforeRun) break;
@@ -488,21 +492,23 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
       // for the next sync point or kernel entry. At a kernel sync point, writes made once
       // the vCPU was in user mode wait for its next kernel entry.
       if (during_io == DmaTiming::InAccess && made != DmaTiming::InAccess && made != DmaTiming::BeforeRun) break;
-      if (during_io == DmaTiming::AtSyncPoint && made == DmaTiming::InUser && e->args[2] == sync_count) break;
+      if (during_io == DmaTiming::AtSyncPoint && made == DmaTiming::InUser && e->args[arg::kWriteSync] == sync_count)
+        break;
       // Writes of a later sync point wait for it.
-      if (made != DmaTiming::BeforeRun && e->args[2] > sync_count) break;
-      if (e->args[2] != sync_count || !dma_due_at(made, during_io)) {
-        session_.diverge_here(fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
-                                          "memory was made at sync point {}{}",
-                                          vcpu, sync_count, dma_when(during_io), e->args[2], dma_when(made)),
-                              vcpu, nullptr);
+      if (made != DmaTiming::BeforeRun && e->args[arg::kWriteSync] > sync_count) break;
+      if (e->args[arg::kWriteSync] != sync_count || !dma_due_at(made, during_io)) {
+        session_.diverge_here(
+            fmt::format("vCPU {} is at sync point {}{}; the log's next device write into guest "
+                        "memory was made at sync point {}{}",
+                        vcpu, sync_count, dma_when(during_io), e->args[arg::kWriteSync], dma_when(made)),
+            vcpu, nullptr);
         return Step::Stop;
       }
     }
-    if (write(e->args[0], e->data.data(), e->data.size()) != 0) {
+    if (write(e->args[arg::kRamAddr], e->data.data(), e->data.size()) != 0) {
       session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
                                         "the replaying machine's RAM",
-                                        e->data.size(), e->args[0]),
+                                        e->data.size(), e->args[arg::kRamAddr]),
                             vcpu, nullptr);
       return Step::Stop;
     }

@@ -92,7 +92,7 @@ class CheckCommand : public Command {
         }
         // Where the snapshot left a vCPU in kernel mode: anywhere but inside the recorder,
         // whose hooks replay feeds inputs at (a vCPU past one would miss its input).
-        if (e.type == EventType::Resume && first_of_vcpu && e.nargs >= 1 && e.args[0] == 0 &&
+        if (e.type == EventType::Resume && first_of_vcpu && e.nargs >= 1 && e.args[arg::kSwitchSync] == 0 &&
             in_recorder(vmlinux, e.rip)) {
           problem(idx, e, "the snapshot caught the vCPU inside the guest's recorder");
           continue;
@@ -100,7 +100,7 @@ class CheckCommand : public Command {
         // Where the recorder switched vCPUs in kernel mode: right after port I/O too (a resume
         // at sync point 0 is where the snapshot left the vCPU, anywhere else).
         if ((e.type == EventType::Deschedule || e.type == EventType::Resume) && e.nargs >= 1 &&
-            (e.type == EventType::Deschedule || e.args[0] != 0)) {
+            (e.type == EventType::Deschedule || e.args[arg::kSwitchSync] != 0)) {
           auto bytes = vmlinux.read(e.rip - 2, 2);
           if (!bytes || !follows_sync_instruction(*bytes)) {
             problem(idx, e, "vCPU switch not right after port I/O");
@@ -113,7 +113,7 @@ class CheckCommand : public Command {
           problem(idx, e, "kernel-mode interrupt without a sync-point number");
           continue;
         }
-        uint64_t sync = e.args[2];
+        uint64_t sync = e.args[arg::kIrqSync];
         auto bytes = vmlinux.read(e.rip - 2, 2);
         // Sync point 0 is the HLT of a vCPU halted when the recording started: only its
         // first event can be there.

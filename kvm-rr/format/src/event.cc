@@ -49,7 +49,7 @@ void Event::push_arg(uint64_t v) {
 
 bool is_user_entry(const Event& e) {
   return e.type == EventType::Syscall || e.type == EventType::Exception ||
-         (e.type == EventType::Interrupt && e.nargs >= 2 && e.args[1] == 1);
+         (e.type == EventType::Interrupt && e.nargs > arg::kUser && e.args[arg::kUser] == 1);
 }
 
 std::string describe(const Event& e, const Vmlinux* kernel) {

@@ -1,4 +1,5 @@
 #include "kvmrr/recording.h"
+#include "kvmrr/replay_verdict.h"
 
 #include <fstream>
 
@@ -25,6 +26,12 @@ RecordingMeta sample_meta() {
   m.smp = 2;
   m.memory_mb = 1024;
   m.created = "2026-11-21T00:00:00Z";
+  m.machine = "pc-i440fx-5.1";
+  m.guest_ring_gpa = 0x1b61000;
+  m.cpuid = {{0, 0, 0xd, 1, 2, 3}, {7, 1, 4, 5, 6, 7}};
+  m.state = "complete";
+  m.events = 50;
+  m.ended = "2026-11-21T00:00:01Z";
   m.extra["future_field"] = 7;
   return m;
 }
@@ -64,6 +71,11 @@ TEST(Recording, MetaRoundTrip) {
   EXPECT_EQ(r.meta().to_json(), sample_meta().to_json());
   EXPECT_EQ(r.meta().smp, 2u);
   EXPECT_EQ(r.meta().extra["future_field"], 7);
+  EXPECT_EQ(r.meta().extra.size(), 1u) << "typed fields stay out of extra: " << r.meta().extra.dump();
+  EXPECT_EQ(r.meta().guest_ring_gpa, 0x1b61000u);
+  EXPECT_EQ(r.meta().cpuid, sample_meta().cpuid);
+  EXPECT_EQ(r.meta().events, std::optional<uint64_t>(50));
+  EXPECT_EQ(r.meta().state, "complete");
   auto reader = r.open_events();
   Event e;
   size_t n = 0;
@@ -128,6 +140,39 @@ TEST(Recording, MissingPiecesAreNamed) {
   std::filesystem::remove(p / "meta.json");
   EXPECT_EQ(open_error(p).file(), p / "meta.json");
   EXPECT_EQ(open_error(dir.path() / "nope").kind(), RecordingError::Kind::Io);
+}
+
+TEST(Recording, ACorruptCpuidTableIsNamed) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  std::string text = read_text(p / "meta.json");
+  auto at = text.find("\"entries\"");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(text.find('[', at) + 1, "[1, 2], ");
+  write_text(p / "meta.json", text);
+  EXPECT_NE(std::string(open_error(p).what()).find("cpuid.entries"), std::string::npos) << open_error(p).what();
+}
+
+TEST(ReplayVerdict, RoundTripAndAbsence) {
+  TempDir dir;
+  EXPECT_FALSE(ReplayVerdict::read(dir.path()).has_value());
+  ReplayVerdict v;
+  v.result = ReplayVerdict::Result::Diverged;
+  v.recording = "/r";
+  v.events_replayed = 12;
+  v.events_total = 40;
+  v.divergence = ReplayVerdict::Divergence{11, 1, "rip differs", "DIVERGED at event 11"};
+  v.write(dir.path());
+  auto back = ReplayVerdict::read(dir.path());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->result, ReplayVerdict::Result::Diverged);
+  EXPECT_EQ(back->events_total, 40u);
+  ASSERT_TRUE(back->divergence.has_value());
+  EXPECT_EQ(back->divergence->event_index, 11u);
+  EXPECT_EQ(back->divergence->vcpu, 1u);
+  EXPECT_EQ(back->divergence->report, "DIVERGED at event 11");
+  write_text(dir.path() / ReplayVerdict::kFile, "{\"result\": \"maybe\"}");
+  EXPECT_FALSE(ReplayVerdict::read(dir.path()).has_value()) << "an unknown result is no verdict";
 }
 
 }  // namespace

@@ -43,6 +43,28 @@ enum class DmaTiming : uint32_t { AtSyncPoint = 0, InAccess = 1, BeforeRun = 2, 
 inline constexpr uint8_t kLastEventType = 14;
 inline constexpr size_t kMaxEventArgs = 6;
 
+// Argument positions by the names EventTypeInfo gives them (`kvm-rr dump` prints those); the
+// positions are the format. Read e.args[arg::kX] rather than a bare index; a unit test
+// checks every constant against the names table.
+namespace arg {
+// syscall (nr, pid), exception (vector, error_code, cr2, pid), interrupt (vector, user, sync, pid)
+inline constexpr size_t kVector = 0;               // the syscall's nr too
+inline constexpr size_t kErrorCode = 1, kCr2 = 2;  // exception
+inline constexpr size_t kUser = 1, kIrqSync = 2;   // interrupt: taken in user mode; sync point
+// cfu, gfu
+inline constexpr size_t kUaddr = 0, kReadLen = 1, kKind = 2;
+// rdtsc, rdseed
+inline constexpr size_t kValue = 0;
+// io_in (port, size, value), mmio (gpa, size, value)
+inline constexpr size_t kWhere = 0, kSize = 1, kDeviceValue = 2;
+// dma, pte
+inline constexpr size_t kRamAddr = 0, kWriteLen = 1, kWriteSync = 2, kInIo = 3;
+// yield_window
+inline constexpr size_t kYield = 0, kPending = 1;
+// deschedule, resume
+inline constexpr size_t kSwitchSync = 0;
+}  // namespace arg
+
 struct EventTypeInfo {
   EventType type;
   std::string_view name;                             // as printed by `kvm-rr dump`
