@@ -24,7 +24,14 @@ std::optional<PmemRange> recorded_pmem_range(const std::vector<std::string>& arg
 fs::path pmem_pass_dir(const Recording& rec) { return rec.dir() / "pmem"; }
 
 std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install& inst) {
-  auto range = recorded_pmem_range(rec.meta().command_line);
+  // Recordings say where pmem was; those made before meta.json had the field have it only
+  // in the kernel command line they booted with.
+  std::optional<PmemRange> range;
+  if (rec.meta().pmem) {
+    range = PmemRange{rec.meta().pmem->base, rec.meta().pmem->size};
+  } else {
+    range = recorded_pmem_range(rec.meta().command_line);
+  }
   if (!range) {
     throw RecordingError(RecordingError::Kind::Corrupt, rec.meta_path(),
                          "the recorded guest has no pmem region (no memmap= on its kernel command line)");

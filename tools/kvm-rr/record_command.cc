@@ -52,6 +52,10 @@ class RecordCommand : public Command {
     std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
     if (!machine) return prepared;
     ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()}, {"KVMRR_GUEST_COMMAND", ga.guest.command}};
+    if (ga.guest.pmem_mb > 0) {
+      ga.run.env.emplace_back("KVMRR_PMEM",
+                              fmt::format("{}:{}", machine->pmem_offset_mb() << 20, ga.guest.pmem_mb << 20));
+    }
     GuestRunResult r = run_prepared_guest(name(), *machine, ga, out, err);
     int status = guest_exit_status(name(), r, ga.run, err);
     if (status == kExitTimeout || status == kExitGuestFailed) return status;

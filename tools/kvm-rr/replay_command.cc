@@ -13,13 +13,12 @@
 #include "kvmrr/replay_verdict.h"
 #include "kvmrr/vmlinux.h"
 #include "pmem_pass.h"
+#include "qemu_opts.h"
 
 namespace kvmrr {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
 // The recorded QEMU command line, made to replay: this installation's QEMU and files (the
 // snapshot overwrites what they load, but the machine must have the same devices), TCG,
@@ -31,29 +30,30 @@ std::vector<std::string> replay_command_line(const Recording& rec, const Install
   }
   argv[0] = inst.qemu.string();
   for (size_t i = 1; i + 1 < argv.size(); i++) {
-    std::string& opt = argv[i];
-    std::string& val = argv[i + 1];
-    if (opt == "-chardev" && starts_with(val, "stdio,")) {
-      size_t id = val.find("id=");
-      val = id == std::string::npos ? "null" : "null," + val.substr(id, val.find(',', id) - id);
-    } else if (opt == "-device" && starts_with(val, "kvm-rr-ctl")) {
-      val = "kvm-rr-ctl";
+    const std::string& opt = argv[i];
+    QemuOpts val = QemuOpts::parse(argv[i + 1]);
+    if (opt == "-chardev" && val.implied() == "stdio") {
+      // No console: the replayed kernel's output is not an input, and stdio is the user's.
+      val.set_implied("null");
+      val.keep_only({"id"});
+    } else if (opt == "-device" && val.implied() == "kvm-rr-ctl") {
+      val.keep_only({});  // replay records nothing
     } else if (opt == "-accel") {
       // Replay is TCG's, whatever recorded (the KVM options mean nothing to TCG); several
       // vCPUs replay one at a time, on one thread.
-      val = rec.meta().smp > 1 ? "tcg,thread=single" : "tcg";
-    } else if (opt == "-machine" && val.find(",accel=") != std::string::npos) {
-      val = val.substr(0, val.find(",accel=")) + ",accel=tcg";
-    } else if (opt == "-L") {
-      val = inst.firmware.string();
-    } else if (opt == "-kernel") {
-      val = inst.bzimage.string();
-    } else if (opt == "-drive" && starts_with(val, "file=")) {
-      val = "file=" + inst.rootfs.string() + val.substr(val.find(','));
+      val = QemuOpts::parse(rec.meta().smp > 1 ? "tcg,thread=single" : "tcg");
+    } else if (opt == "-machine" && val.has("accel")) {
+      val.set("accel", "tcg");
+    } else if (opt == "-L" || opt == "-kernel") {
+      // Plain paths, not option lists.
+      argv[++i] = (opt == "-L" ? inst.firmware : inst.bzimage).string();
+      continue;
+    } else if (opt == "-drive" && val.has("file")) {
+      val.set("file", inst.rootfs.string());
     } else {
       continue;
     }
-    i++;
+    argv[++i] = val.str();
   }
   argv.push_back("-kernel-replay");
   argv.push_back(rec.dir().string());

@@ -36,6 +36,7 @@ nlohmann::json RecordingMeta::to_json() const {
     for (const CpuidEntry& e : cpuid) rows.push_back({e.leaf, e.subleaf, e.eax, e.ebx, e.ecx, e.edx});
     j["cpuid"] = {{"columns", {"leaf", "subleaf", "eax", "ebx", "ecx", "edx"}}, {"entries", rows}};
   }
+  if (pmem) j["pmem"] = {{"base", pmem->base}, {"size", pmem->size}};
   if (!state.empty()) j["state"] = state;
   if (!failure.empty()) j["failure"] = failure;
   if (!abort_reason.empty()) j["abort_reason"] = abort_reason;
@@ -121,15 +122,20 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
       m.cpuid.push_back(e);
     }
   }
+  if (auto* p = optional_field("pmem", V::object)) {
+    m.pmem = PmemRegion{field(*p, "base", V::number_unsigned, file, "pmem").get<uint64_t>(),
+                        field(*p, "size", V::number_unsigned, file, "pmem").get<uint64_t>()};
+  }
   if (auto* v = optional_field("state", V::string)) m.state = v->get<std::string>();
   if (auto* v = optional_field("failure", V::string)) m.failure = v->get<std::string>();
   if (auto* v = optional_field("abort_reason", V::string)) m.abort_reason = v->get<std::string>();
   if (auto* v = optional_field("events", V::number_unsigned)) m.events = v->get<uint64_t>();
   if (auto* v = optional_field("ended", V::string)) m.ended = v->get<std::string>();
   m.extra = j;
-  for (const char* known : {"format_version", "kvmrr_version", "qemu", "guest_kernel", "command_line", "guest_command",
-                            "accel", "cpu_model", "smp", "memory_mb", "created", "machine", "guest_ring_gpa", "cpuid",
-                            "state", "failure", "abort_reason", "events", "ended"}) {
+  for (const char* known :
+       {"format_version", "kvmrr_version", "qemu",      "guest_kernel", "command_line", "guest_command",  "accel",
+        "cpu_model",      "smp",           "memory_mb", "created",      "machine",      "guest_ring_gpa", "cpuid",
+        "pmem",           "state",         "failure",   "abort_reason", "events",       "ended"}) {
     m.extra.erase(known);
   }
   return m;

@@ -29,6 +29,7 @@ RecordingMeta sample_meta() {
   m.machine = "pc-i440fx-5.1";
   m.guest_ring_gpa = 0x1b61000;
   m.cpuid = {{0, 0, 0xd, 1, 2, 3}, {7, 1, 4, 5, 6, 7}};
+  m.pmem = PmemRegion{0x38000000, 128 << 20};
   m.state = "complete";
   m.events = 50;
   m.ended = "2026-11-21T00:00:01Z";
@@ -76,6 +77,7 @@ TEST(Recording, MetaRoundTrip) {
   EXPECT_EQ(r.meta().cpuid, sample_meta().cpuid);
   EXPECT_EQ(r.meta().events, std::optional<uint64_t>(50));
   EXPECT_EQ(r.meta().state, "complete");
+  EXPECT_EQ(r.meta().pmem, sample_meta().pmem);
   auto reader = r.open_events();
   Event e;
   size_t n = 0;

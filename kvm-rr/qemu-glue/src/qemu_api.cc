@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "kvmrr/build_info.h"
+#include "kvmrr/error.h"
 #include "kvmrr/format.h"
 #include "kvmrr/qemu-abi.h"
 #include "kvmrr/recorder.h"
@@ -103,6 +104,16 @@ kvmrr::RecordSetup record_setup(const KvmrrRecordInfo& info) {
   s.guest_ring_gpa = info.guest_ring_gpa;
   s.vmlinux = env("KVMRR_VMLINUX");
   s.guest_command = env("KVMRR_GUEST_COMMAND");
+  // KVMRR_PMEM=BASE:SIZE (bytes): the guest's pmem region, as the front end configured it.
+  if (std::string p = env("KVMRR_PMEM"); !p.empty()) {
+    unsigned long long base = 0, size = 0;
+    char end = 0;
+    if (sscanf(p.c_str(), "%llu:%llu%c", &base, &size, &end) != 2 || !size) {
+      throw kvmrr::RecordingError(kvmrr::RecordingError::Kind::Io, s.dir,
+                                  "KVMRR_PMEM is \"" + p + "\"; expected BASE:SIZE in bytes");
+    }
+    s.pmem = kvmrr::PmemRegion{base, size};
+  }
   return s;
 }
 

@@ -41,6 +41,7 @@ RecordingMeta meta_for(const RecordSetup& in) {
   m.machine = in.machine;
   m.guest_ring_gpa = in.guest_ring_gpa;
   m.cpuid = in.cpuid;
+  m.pmem = in.pmem;
   m.state = "recording";
   return m;
 }

@@ -34,6 +34,12 @@ inline bool cpuid_has_subleaves(uint32_t leaf) {
   return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd || leaf == 0x14 || leaf == 0x1f || leaf == 0x8000001d;
 }
 
+// A guest-physical range the guest uses as persistent memory (the pmem pass watches it).
+struct PmemRegion {
+  uint64_t base = 0, size = 0;
+  bool operator==(const PmemRegion&) const = default;
+};
+
 struct RecordingMeta {
   uint32_t format_version = kFormatVersion;
   std::string kvmrr_version;  // library that wrote it
@@ -47,10 +53,11 @@ struct RecordingMeta {
   std::string cpu_model;
   uint32_t smp = 1;
   uint64_t memory_mb = 0;
-  std::string created;            // ISO 8601, UTC
-  std::string machine;            // QEMU machine type
-  uint64_t guest_ring_gpa = 0;    // the guest kernel's event ring (guest-abi.h); 0: none
-  std::vector<CpuidEntry> cpuid;  // the recorded CPU's CPUID table; empty: not recorded
+  std::string created;             // ISO 8601, UTC
+  std::string machine;             // QEMU machine type
+  uint64_t guest_ring_gpa = 0;     // the guest kernel's event ring (guest-abi.h); 0: none
+  std::vector<CpuidEntry> cpuid;   // the recorded CPU's CPUID table; empty: not recorded
+  std::optional<PmemRegion> pmem;  // the guest's pmem region, when the front end said
   // "recording" while QEMU writes it, then "complete", "failed" (failure says why) or
   // "aborted" (abort_reason says why); empty in recordings that predate it.
   std::string state;

@@ -28,9 +28,10 @@ struct RecordSetup {
   uint32_t smp = 1;
   uint64_t memory_mb = 0;
   std::vector<CpuidEntry> cpuid;
-  uint64_t guest_ring_gpa = 0;    // 0: the guest has not registered its ring
-  std::filesystem::path vmlinux;  // the guest kernel, for its banner and build-id; may be empty
-  std::string guest_command;      // what the guest runs, if the front end said
+  std::optional<PmemRegion> pmem;  // the guest's pmem region, if the front end said
+  uint64_t guest_ring_gpa = 0;     // 0: the guest has not registered its ring
+  std::filesystem::path vmlinux;   // the guest kernel, for its banner and build-id; may be empty
+  std::string guest_command;       // what the guest runs, if the front end said
 };
 
 class Recorder {
