@@ -86,9 +86,15 @@ compile_tree() {
   fi
 }
 
+# The series check builds in a clone of the source tree, beside the cached build's: its
+# step-by-step builds never touch what make publishes. compile_tree then works on the clone.
 check_tree() {
-  [ -d "$TREE/.git" ] || make_tree "$TREE"
-  echo "$TREE"
+  [ -d "$TREE/.git" ] || make_tree "$TREE" >&2
+  local clone=$TREE-series-check
+  [ -d "$clone/.git" ] || git clone -q "$TREE" "$clone"
+  git -C "$clone" fetch -q --tags "$TREE" >/dev/null 2>&1 || true
+  TREE=$clone
+  echo "$clone"
 }
 
 build() {

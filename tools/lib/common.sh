@@ -163,7 +163,10 @@ series_cli() {
       say "$dir: $label $version with $(git -C "$dir" rev-list --count base..HEAD) patch(es) as commits; edit, commit, then export"
       ;;
     export) export_series "${2:?directory}" "$patch_dir" ;;
-    check) check_series "$(check_tree)" "$patch_dir" ;;
+    check)
+      check_tree >/dev/null  # sets TREE to the clone for compile_tree
+      check_series "$TREE" "$patch_dir"
+      ;;
     *) echo "usage: $0 build OUT_LINK | tree DIR | export DIR | check" >&2; exit 2 ;;
   esac
 }
