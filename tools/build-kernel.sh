@@ -74,27 +74,7 @@ compile_tree() {
   with_progress "$bdir.build.log" "kernel build ($JOBS jobs)" \
     make -C "$TREE" O="$bdir" ARCH=x86_64 -j "$JOBS" bzImage vmlinux
   # A warning in a file our series touches is a bug until shown otherwise.
-  local touched
-  touched=$(git -C "$TREE" diff --name-only base HEAD -- '*.c' '*.h' '*.S' | tr '\n' '|')
-  touched=${touched%|}
-  if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
-    # Their objects are built now: touch them, or the next build would compile nothing,
-    # see no warning and publish.
-    grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
-      while read -r f; do touch "$TREE/$f"; done
-    die "warnings in files guest-kernel-patches/ touches (above); fix them"
-  fi
-}
-
-# The series check builds in a clone of the source tree, beside the cached build's: its
-# step-by-step builds never touch what make publishes. compile_tree then works on the clone.
-check_tree() {
-  [ -d "$TREE/.git" ] || make_tree "$TREE" >&2
-  local clone=$TREE-series-check
-  [ -d "$clone/.git" ] || git clone -q "$TREE" "$clone"
-  git -C "$clone" fetch -q --tags "$TREE" >/dev/null 2>&1 || true
-  TREE=$clone
-  echo "$clone"
+  fail_on_warnings_in_series "$TREE" "$bdir.build.log" guest-kernel-patches/ '*.c' '*.h' '*.S'
 }
 
 build() {

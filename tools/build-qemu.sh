@@ -84,16 +84,7 @@ compile_tree() {
     ninja -C "$bdir" -j "$JOBS" qemu-system-x86_64
   # QEMU builds without -Werror (Debian's tree has warnings of its own), but a warning in
   # a file our series touches is a bug: an implicit declaration there truncated a pointer.
-  local touched
-  touched=$(git -C "$TREE" diff --name-only base HEAD -- '*.c' '*.h' | tr '\n' '|')
-  touched=${touched%|}
-  if [ -n "$touched" ] && grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$bdir.build.log"; then
-    # Their objects are built now: touch them, or the next build would compile nothing,
-    # see no warning and publish.
-    grep -oE "^\.\./($touched):" "$bdir.build.log" | sed 's|^\.\./||; s|:$||' | sort -u |
-      while read -r f; do touch "$TREE/$f"; done
-    die "warnings in files qemu-patches/ touches (above); fix them"
-  fi
+  fail_on_warnings_in_series "$TREE" "$bdir.build.log" qemu-patches/ '*.c' '*.h'
 }
 
 build() {
@@ -126,17 +117,6 @@ build() {
     publish_build "$out" "$TREE" "$QEMU_DEB_VERSION" qemu
   fi
   link_output "$out" "$out_link"
-}
-
-# The series check builds in a clone of the source tree, beside the cached build's: its
-# step-by-step builds never touch what make publishes. compile_tree then works on the clone.
-check_tree() {
-  [ -d "$TREE/.git" ] || make_tree "$TREE" >&2
-  local clone=$TREE-series-check
-  [ -d "$clone/.git" ] || git clone -q "$TREE" "$clone"
-  git -C "$clone" fetch -q --tags "$TREE" >/dev/null 2>&1 || true
-  TREE=$clone
-  echo "$clone"
 }
 
 series_cli qemu "$QEMU_DEB_VERSION" "$PATCH_DIR" "$@"

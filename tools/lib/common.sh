@@ -126,6 +126,33 @@ link_output() {
   ln -sfn "$1" "$2"
 }
 
+# fail_on_warnings_in_series TREE LOG SERIES_NAME GLOB...: the build log LOG has a compiler
+# warning in a file TREE's commits since base touch (matching GLOB): fail, naming them.
+# Those objects are built now: they are touched, or the next build would compile nothing,
+# see no warning and publish.
+fail_on_warnings_in_series() {
+  local tree=$1 log=$2 name=$3 touched
+  shift 3
+  touched=$(git -C "$tree" diff --name-only base HEAD -- "$@" | tr '\n' '|')
+  touched=${touched%|}
+  [ -n "$touched" ] || return 0
+  grep -E "^\.\./($touched):[0-9]+:[0-9]+: warning:" "$log" || return 0
+  grep -oE "^\.\./($touched):" "$log" | sed 's|^\.\./||; s|:$||' | sort -u |
+    while read -r f; do touch "$tree/$f"; done
+  die "warnings in files $name touches (above); fix them"
+}
+
+# The series check builds in a clone of the source tree, beside the cached build's: its
+# step-by-step builds never touch what make publishes. compile_tree then works on the clone.
+check_tree() {
+  [ -d "$TREE/.git" ] || make_tree "$TREE" >&2
+  local clone=$TREE-series-check
+  [ -d "$clone/.git" ] || git clone -q "$TREE" "$clone"
+  git -C "$clone" fetch -q --tags "$TREE" >/dev/null 2>&1 || true
+  TREE=$clone
+  echo "$clone"
+}
+
 # check_series TREE PATCH_DIR: applies the series to TREE one patch at a time and builds
 # after each (compile_tree, incremental): every patch must build, without warnings in the
 # files the series touches so far. Leaves TREE with the whole series applied and built,
@@ -147,8 +174,8 @@ check_series() {
 }
 
 # series_cli LABEL VERSION PATCH_DIR SUBCOMMAND ARGS...: the subcommands both source builds
-# share. The caller defines build OUT_LINK, make_tree DIR, install_headers DIR, and for
-# check, check_tree (prints the tree to check in, made if missing) and compile_tree.
+# share. The caller defines build OUT_LINK, make_tree DIR, install_headers DIR, TREE, and
+# for check, compile_tree (check_tree above makes the clone it runs in).
 series_cli() {
   local label=$1 version=$2 patch_dir=$3 dir
   shift 3
