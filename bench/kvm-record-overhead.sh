@@ -5,7 +5,9 @@
 # the same machine) and once with `kvm-rr record --accel kvm`, alternating, REPEAT times.
 # Reported per workload: median workload time by the guest clock and by L1's clock around
 # the whole run (boot included), their ratios, events, events per second, stream bytes
-# per event. Writes bench/results/kvm-record-overhead.md (with machine, date and commit).
+# per event, and what the recorder counted (KVM exits per kernel entry, timer interrupts per
+# host second: the guest's tick as it reached the guest). Writes
+# bench/results/kvm-record-overhead.md (with machine, date and commit).
 #
 #   bench/kvm-record-overhead.sh [REPEAT]
 #
@@ -23,24 +25,26 @@ trap 'rm -rf "$WORK"' EXIT
 declare -A WORKLOADS=(
   [syscalls]='dd if=/dev/zero of=/dev/null bs=64 count=200000 2>/dev/null'
   [disk]='fio --name=b --filename=/root/b.dat --size=32M --rw=randrw --bs=4k --direct=1 --ioengine=psync --output-format=terse >/dev/null'
+  [net]='stress-ng --udp 1 --epoll 1 --timeout 2 --quiet'
 )
-ORDER=(syscalls disk)
+ORDER=(syscalls disk net)
 
 # The script L1 runs: one line per run into /out/results,
-#   WORKLOAD ROUND unrecorded|recorded GUEST_SECONDS L1_SECONDS EVENTS STREAM_BYTES
+#   WORKLOAD ROUND unrecorded|recorded GUEST_SECONDS L1_SECONDS EVENTS STREAM_BYTES EXITS_PER_ENTRY TICKS_PER_S
 l1_script() {
   local w r
   echo 'now() { cut -d" " -f1 /proc/uptime; }'
   echo 'one() { w=$1 r=$2 mode=$3 cmd=$4; s=$(now)
   if [ "$mode" = recorded ]; then
     rm -rf /tmp/rec; kvm-rr record --accel kvm --timeout 900 -o /tmp/rec -- "$cmd" >/tmp/run.out 2>/tmp/run.err
-    ev=$(kvm-rr dump /tmp/rec | sed -n "s/^events: //p"); by=$(stat -c %s /tmp/rec/events)
+    kvm-rr dump /tmp/rec >/tmp/dump; ev=$(sed -n "s/^events: //p" /tmp/dump); by=$(stat -c %s /tmp/rec/events)
+    xe=$(sed -n "s/^exits_per_kernel_entry: //p" /tmp/dump); tk=$(sed -n "s/^timer_interrupts_per_second: //p" /tmp/dump)
   else
-    kvm-rr run --accel kvm --timeout 900 -- "$cmd" >/tmp/run.out 2>/tmp/run.err; ev=0; by=0
+    kvm-rr run --accel kvm --timeout 900 -- "$cmd" >/tmp/run.out 2>/tmp/run.err; ev=0; by=0; xe=0; tk=0
   fi
   st=$?; e=$(now); g=$(sed -n "s/^BENCH //p" /tmp/run.out | tail -n1)
   [ -n "$g" ] || { echo "kvm-lab bench: $w $mode printed no time" >&2; cat /tmp/run.err >&2; exit 1; }
-  echo "$w $r $mode $g $(echo "$e - $s" | bc) $ev $by" | tee -a /out/results
+  echo "$w $r $mode $g $(echo "$e - $s" | bc) $ev $by ${xe:-0} ${tk:-0}" | tee -a /out/results
 }'
   for r in $(seq 1 "$REPEAT"); do
     for w in "${ORDER[@]}"; do
@@ -65,17 +69,19 @@ mkdir -p "$(dirname "$OUT")"
   echo "L2 under kvm_amd in an L1 VM ($(ls "${KVMRR_CACHE:-$HOME/.cache/kvm-rr}/lab" | sed -n 's/^l1-//p' | head -n1)) under TCG with nested SVM."
   echo "Medians of $REPEAT alternating runs of the same machine (kernel-irqchip=off, coalesced-io=off)."
   echo
-  echo "| workload | unrecorded s (guest) | recorded s (guest) | slowdown (guest) | unrecorded s (L1, with boot) | recorded s (L1, with boot) | slowdown (L1) | events | events/s | stream bytes/event |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| workload | unrecorded s (guest) | recorded s (guest) | slowdown (guest) | unrecorded s (L1, with boot) | recorded s (L1, with boot) | slowdown (L1) | events | events/s | stream bytes/event | exits/kernel entry | timer ticks/host s |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for w in "${ORDER[@]}"; do
     awk -v w="$w" -v b="$(pick "$w" unrecorded 4)" -v r="$(pick "$w" recorded 4)" \
         -v lb="$(pick "$w" unrecorded 5)" -v lr="$(pick "$w" recorded 5)" \
         -v e="$(pick "$w" recorded 6)" -v by="$(pick "$w" recorded 7)" \
-      'BEGIN { printf "| %s | %.3f | %.3f | %.2fx | %.1f | %.1f | %.2fx | %d | %.0f | %.1f |\n", w, b, r, (b > 0 ? r / b : 0), lb, lr, (lb > 0 ? lr / lb : 0), e, (r > 0 ? e / r : 0), (e > 0 ? by / e : 0) }'
+        -v xe="$(pick "$w" recorded 8)" -v tk="$(pick "$w" recorded 9)" \
+      'BEGIN { printf "| %s | %.3f | %.3f | %.2fx | %.1f | %.1f | %.2fx | %d | %.0f | %.1f | %.3f | %.1f |\n", w, b, r, (b > 0 ? r / b : 0), lb, lr, (lb > 0 ? lr / lb : 0), e, (r > 0 ? e / r : 0), (e > 0 ? by / e : 0), xe, tk }'
   done
   echo
   echo "syscalls: 200k 64-byte read/write pairs (dd); disk: fio 4 KiB random read/write, O_DIRECT,"
-  echo "32 MiB on the virtio-blk disk. Guest times are the workload's own by the L2 guest clock"
+  echo "32 MiB on the virtio-blk disk; net: stress-ng's UDP and epoll stressors over loopback for 2 s"
+  echo "of guest time (system-call heavy, no device). Guest times are the workload's own by the L2 guest clock"
   echo "(clocksource refined-jiffies under KVM: tick resolution); L1 times include booting L2."
   echo "Raw runs:"
   echo

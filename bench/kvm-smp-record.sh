@@ -4,7 +4,9 @@
 # by side in one L1 boot: each workload unrecorded (`kvm-rr run --accel kvm`) and recorded
 # (`kvm-rr record --accel kvm`), alternating. The workloads are bench/smp-record.sh's (one
 # instance per vCPU: kern, user, pingpong), smaller, so that smp 4 recorded fits a lab run.
-# Medians of REPEAT rounds. Writes results/kvm-smp-record.md.
+# Medians of REPEAT rounds. SMPS="1 2 4 8" adds --smp 8 (default 1 2 4). Writes
+# results/kvm-smp-record.md, with what the recorder counted: KVM exits per kernel entry and
+# kernel-token hand-overs per host second.
 #
 # Timed by L1's clock: the guest prints a marker before and after each workload and L1
 # stamps each marker with its /proc/uptime as it arrives. The L2 guest clock cannot time a
@@ -19,6 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$here/..
 . "$here/lib.sh"
 REPEAT=${1:-2}
+SMPS=${SMPS:-1 2 4}
 DD_BLOCKS=50000
 PP_ROUNDS=2000
 out=$here/results/kvm-smp-record.md
@@ -32,7 +35,7 @@ for w in $WORKLOADS; do W+="
 $(marked "$w" "$w")"; done
 
 # L1's script: one line per workload and run into /out/results,
-#   SMP MODE WORKLOAD L1_SECONDS EVENTS HANDOVERS
+#   SMP MODE WORKLOAD L1_SECONDS EVENTS HANDOVERS EXITS_PER_ENTRY HANDOVERS_PER_S
 {
   # A here-document: the workload has newlines and quotes, and L1's sh is busybox.
   printf 'W=$(cat <<%s\n%s\n%s\n)\n' "'KVMRR_W'" "$W" KVMRR_W
@@ -48,29 +51,30 @@ one() { smp=$1 mode=$2
   fi
   st=$(cat /tmp/st)
   [ "$st" = 0 ] || { echo "kvm-lab bench: --smp $smp $mode exited $st" >&2; tail -n 40 /tmp/run.err >&2; exit 1; }
-  ev=0 ho=0
+  ev=0 ho=0 xe=0 hs=0
   if [ "$mode" = recorded ]; then
     kvm-rr dump /tmp/rec >/tmp/dump || { echo "kvm-lab bench: the --smp $smp recording is not complete" >&2; cat /tmp/dump >&2; exit 1; }
     ev=$(sed -n 's/^events: //p' /tmp/dump); ho=$(sed -n 's/^deschedule: //p' /tmp/dump)
+    xe=$(sed -n 's/^exits_per_kernel_entry: //p' /tmp/dump); hs=$(sed -n 's/^token_handoffs_per_second: //p' /tmp/dump)
   fi
-  awk -v smp="$smp" -v mode="$mode" -v ev="$ev" -v ho="${ho:-0}" '
+  awk -v smp="$smp" -v mode="$mode" -v ev="$ev" -v ho="${ho:-0}" -v xe="${xe:-0}" -v hs="${hs:-0}" '
     { gsub(/\r/, "") }
     $2 == "KVMRR-BENCH-START" { s[$3] = $1 }
-    $2 == "KVMRR-BENCH-END" && ($3 in s) { printf "%s %s %s %.2f %s %s\n", smp, mode, $3, $1 - s[$3], ev, ho; n++ }
+    $2 == "KVMRR-BENCH-END" && ($3 in s) { printf "%s %s %s %.2f %s %s %s %s\n", smp, mode, $3, $1 - s[$3], ev, ho, xe, hs; n++ }
     END { if (n != 3) { print "kvm-lab bench: " n " of 3 workload phases came back" > "/dev/stderr"; exit 1 } }' /tmp/stamps >/tmp/rows ||
     { cat /tmp/stamps >&2; exit 1; }
   cat /tmp/rows >>/out/results
   cat /tmp/rows
 }
 L1
-  for smp in 1 2 4; do
+  for smp in $SMPS; do
     for r in $(seq 1 "$REPEAT"); do
       echo "echo 'bench: smp $smp, round $r' >&2; one $smp unrecorded || exit 1; one $smp recorded || exit 1"
     done
   done
 } >"$work/l1.sh"
 
-echo "bench: $REPEAT rounds at --smp 1, 2, 4 under KVM in the lab, unrecorded and recorded side by side" >&2
+echo "bench: $REPEAT rounds at --smp ${SMPS// /, } under KVM in the lab, unrecorded and recorded side by side" >&2
 "$ROOT/tools/kvm-lab" run --cpus 1 --timeout $((3600 * REPEAT)) --out "$work/out" -- "$(cat "$work/l1.sh")"
 [ -s "$work/out/results" ] || { echo "bench: no results came back from the lab" >&2; exit 1; }
 
@@ -88,18 +92,19 @@ mkdir -p "$here/results"
   echo "is what the kernel token costs (an exit at each kernel entry from user mode and each return to it, the"
   echo "hand-overs between vCPU threads), not lost parallelism. Events and token hand-overs are the whole recording's."
   echo
-  echo "| smp | workload | unrecorded s | recorded s | slowdown | events | token hand-overs |"
-  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-  for smp in 1 2 4; do
+  echo "| smp | workload | unrecorded s | recorded s | slowdown | events | token hand-overs | exits/kernel entry | hand-overs/host s |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for smp in $SMPS; do
     for w in $WORKLOADS; do
       awk -v smp="$smp" -v w="$w" -v p="$(pick "$smp" unrecorded "$w" 4)" -v s="$(pick "$smp" recorded "$w" 4)" \
           -v e="$(pick "$smp" recorded "$w" 5)" -v h="$(pick "$smp" recorded "$w" 6)" \
-        'BEGIN { printf "| %s | %s | %.2f | %.2f | %s | %d | %d |\n", smp, w, p, s, (p > 0 ? sprintf("%.1fx", s / p) : "-"), e, h }'
+          -v xe="$(pick "$smp" recorded "$w" 7)" -v hs="$(pick "$smp" recorded "$w" 8)" \
+        'BEGIN { printf "| %s | %s | %.2f | %.2f | %s | %d | %d | %.3f | %.1f |\n", smp, w, p, s, (p > 0 ? sprintf("%.1fx", s / p) : "-"), e, h, xe, hs }'
     done
   done
   echo
   # kern makes two system calls (read, write) per block per vCPU: what one kernel entry costs.
-  for smp in 1 2 4; do
+  for smp in $SMPS; do
     awk -v smp="$smp" -v b=$DD_BLOCKS -v p="$(pick "$smp" unrecorded kern 4)" -v s="$(pick "$smp" recorded kern 4)" \
       'BEGIN { n = smp * b * 2; printf "kern at smp %s: %d system calls, %.1f us each unrecorded, %.1f us recorded.\n", smp, n, p * 1e6 / n, s * 1e6 / n }'
   done
@@ -109,7 +114,9 @@ mkdir -p "$here/results"
   echo "and _LEAVE), nested here: L2 to L1's kvm_amd to L1's QEMU under TCG. Those exits, not the hand-overs"
   echo "(far fewer than the entries), make the kernel-heavy rows' cost."
   echo
-  echo "Raw runs (smp, mode, workload, L1 seconds, events, hand-overs):"
+  echo "Exits per kernel entry and hand-overs per second are the whole recording's (all three phases)."
+  echo
+  echo "Raw runs (smp, mode, workload, L1 seconds, events, hand-overs, exits per kernel entry, hand-overs per second):"
   echo
   echo '```'
   cat "$work/out/results"

@@ -17,6 +17,7 @@ expect_contains "$WORK/err" "kvm-rr record: $rec:"
 "$KVMRR" dump "$rec" >"$WORK/dump" || { cat "$WORK/dump"; fail "dump of a fresh recording failed"; }
 cat "$WORK/dump"
 expect_contains "$WORK/dump" "status: complete"
+expect_contains "$WORK/dump" "timer_interrupts_per_second: "
 for type in syscall exception interrupt io_in rdtsc cfu; do  # yield_window: only when an interrupt had to wait
   n=$(sed -n "s/^$type: //p" "$WORK/dump")
   [ "${n:-0}" -gt 0 ] || fail "no $type events in the recording"
@@ -33,6 +34,10 @@ assert m["guest_command"].startswith("cd /tmp && seq"), m["guest_command"]
 leaves = {(e[0], e[1]) for e in m["cpuid"]["entries"]}
 assert (0, 0) in leaves and (1, 0) in leaves and (0x80000000, 0) in leaves, sorted(leaves)[:5]
 assert m["state"] == "complete" and m["events"] > 0, m
+# What the recorder counted: under TCG no KVM exits, the rest as under KVM.
+c = m["counters"]
+assert c["exits"] == {} and c["host_seconds"] > 0, c
+assert c["syscalls"] > 0 and c["interrupts"] > 0 and c["timer_interrupts"] > 0, c
 PY
 pass "recording of a pipeline: status 3 back, snapshot, meta.json, complete event stream"
 

@@ -59,6 +59,25 @@ std::string describe_data(const Event& e) {
   return s;
 }
 
+// What the recorder counted (meta.json "counters"), with the ratios that judge a recording's
+// cost: exits per kernel entry, and interrupts and timer ticks per host second.
+void print_counters(std::ostream& out, const RecordCounters& c) {
+  auto per_second = [&](uint64_t n) { return c.host_seconds > 0 ? n / c.host_seconds : 0.0; };
+  fmt::print(out, "host_seconds: {:.3f}\n", c.host_seconds);
+  fmt::print(out, "kernel_entries: {} (syscalls {}, exceptions {}, interrupts in user mode {})\n", c.kernel_entries(),
+             c.syscalls, c.exceptions, c.user_interrupts);
+  fmt::print(out, "interrupts_per_second: {:.1f}\n", per_second(c.interrupts));
+  fmt::print(out, "timer_interrupts_per_second: {:.1f}\n", per_second(c.timer_interrupts));
+  std::string reasons;
+  for (const auto& [reason, n] : c.exits) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
+  fmt::print(out, "exits: {}{}\n", c.total_exits(), reasons.empty() ? "" : " (" + reasons + ")");
+  if (c.kernel_entries()) {
+    fmt::print(out, "exits_per_kernel_entry: {:.3f}\n", double(c.total_exits()) / c.kernel_entries());
+  }
+  fmt::print(out, "bql_handoffs_per_second: {:.1f}\n", per_second(c.bql_handoffs));
+  if (c.token_handoffs) fmt::print(out, "token_handoffs_per_second: {:.1f}\n", per_second(c.token_handoffs));
+}
+
 class DumpCommand : public Command {
  public:
   std::string_view name() const override { return "dump"; }
@@ -67,7 +86,10 @@ class DumpCommand : public Command {
     return "usage: kvm-rr dump [--events [--data]] [--vmlinux FILE] DIR\n\n"
            "Reads recording DIR and prints one line per event type, `<type>: <count>`, then\n"
            "dma_bytes, the total event count, the stream's size on disk and before\n"
-           "compression (stream_bytes, raw_bytes) and whether the recording is complete.\n\n"
+           "compression (stream_bytes, raw_bytes), what the recorder counted (host seconds,\n"
+           "kernel entries, interrupts and timer ticks per second, KVM exits by reason and\n"
+           "per kernel entry, hand-overs to QEMU's main loop) and whether the recording is\n"
+           "complete.\n\n"
            "  --events   first list every event: index, type, vCPU, RIP and its fields;\n"
            "             kernel RIPs are symbolized with the recorded kernel's vmlinux\n"
            "  --data     with --events, each event's payload on the next line: user\n"
@@ -105,8 +127,10 @@ class DumpCommand : public Command {
     uint64_t dma_bytes = 0;
     std::optional<RecordingError> failure;
     StreamEnd end;
+    std::optional<RecordCounters> counters;
     try {
       Recording rec = Recording::open(dir);
+      counters = rec.meta().counters;
       std::unique_ptr<Vmlinux> vmlinux;
       if (list) vmlinux = kernel_for(rec, vmlinux_arg, err);
       auto reader = rec.open_events();
@@ -136,6 +160,7 @@ class DumpCommand : public Command {
     // The event stream on disk (compressed) and its events before compression.
     fmt::print(out, "stream_bytes: {}\n", end.file_bytes);
     fmt::print(out, "raw_bytes: {}\n", end.raw_bytes);
+    if (counters) print_counters(out, *counters);
     if (failure) {
       fmt::print(out, "status: {}\n", to_string(failure->kind()));
       fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(), end.events);

@@ -42,7 +42,25 @@ nlohmann::json RecordingMeta::to_json() const {
   if (!abort_reason.empty()) j["abort_reason"] = abort_reason;
   if (events) j["events"] = *events;
   if (!ended.empty()) j["ended"] = ended;
+  if (counters) {
+    const RecordCounters& c = *counters;
+    j["counters"] = {{"host_seconds", c.host_seconds},
+                     {"syscalls", c.syscalls},
+                     {"exceptions", c.exceptions},
+                     {"user_interrupts", c.user_interrupts},
+                     {"interrupts", c.interrupts},
+                     {"timer_interrupts", c.timer_interrupts},
+                     {"exits", c.exits},
+                     {"bql_handoffs", c.bql_handoffs},
+                     {"token_handoffs", c.token_handoffs}};
+  }
   return j;
+}
+
+uint64_t RecordCounters::total_exits() const {
+  uint64_t n = 0;
+  for (const auto& [reason, count] : exits) n += count;
+  return n;
 }
 
 namespace {
@@ -131,11 +149,36 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
   if (auto* v = optional_field("abort_reason", V::string)) m.abort_reason = v->get<std::string>();
   if (auto* v = optional_field("events", V::number_unsigned)) m.events = v->get<uint64_t>();
   if (auto* v = optional_field("ended", V::string)) m.ended = v->get<std::string>();
+  if (auto* c = optional_field("counters", V::object)) {
+    RecordCounters rc;
+    auto count = [&](const char* name) {
+      return field(*c, name, V::number_unsigned, file, "counters").get<uint64_t>();
+    };
+    const json& secs = c->contains("host_seconds") ? (*c)["host_seconds"] : json();
+    if (!secs.is_number() || secs.get<double>() < 0) {
+      throw RecordingError(Kind::Corrupt, file, "field \"counters.host_seconds\" must be a number of seconds");
+    }
+    rc.host_seconds = secs.get<double>();
+    rc.syscalls = count("syscalls");
+    rc.exceptions = count("exceptions");
+    rc.user_interrupts = count("user_interrupts");
+    rc.interrupts = count("interrupts");
+    rc.timer_interrupts = count("timer_interrupts");
+    rc.bql_handoffs = count("bql_handoffs");
+    rc.token_handoffs = count("token_handoffs");
+    for (const auto& [reason, v] : field(*c, "exits", V::object, file, "counters").items()) {
+      if (!v.is_number_unsigned()) {
+        throw RecordingError(Kind::Corrupt, file, fmt::format("field \"counters.exits.{}\" is not a count", reason));
+      }
+      rc.exits[reason] = v.get<uint64_t>();
+    }
+    m.counters = rc;
+  }
   m.extra = j;
   for (const char* known :
        {"format_version", "kvmrr_version", "qemu",      "guest_kernel", "command_line", "guest_command",  "accel",
         "cpu_model",      "smp",           "memory_mb", "created",      "machine",      "guest_ring_gpa", "cpuid",
-        "pmem",           "state",         "failure",   "abort_reason", "events",       "ended"}) {
+        "pmem",           "state",         "failure",   "abort_reason", "events",       "ended",          "counters"}) {
     m.extra.erase(known);
   }
   return m;

@@ -33,6 +33,16 @@ RecordingMeta sample_meta() {
   m.state = "complete";
   m.events = 50;
   m.ended = "2026-11-21T00:00:01Z";
+  RecordCounters c;
+  c.host_seconds = 2.5;
+  c.syscalls = 40;
+  c.exceptions = 6;
+  c.user_interrupts = 3;
+  c.interrupts = 9;
+  c.timer_interrupts = 7;
+  c.exits = {{"hlt", 2}, {"io_kvmrr", 11}};
+  c.bql_handoffs = 5;
+  m.counters = c;
   m.extra["future_field"] = 7;
   return m;
 }
@@ -78,12 +88,30 @@ TEST(Recording, MetaRoundTrip) {
   EXPECT_EQ(r.meta().events, std::optional<uint64_t>(50));
   EXPECT_EQ(r.meta().state, "complete");
   EXPECT_EQ(r.meta().pmem, sample_meta().pmem);
+  EXPECT_EQ(r.meta().counters, sample_meta().counters);
+  EXPECT_EQ(r.meta().counters->kernel_entries(), 49u);
+  EXPECT_EQ(r.meta().counters->total_exits(), 13u);
   auto reader = r.open_events();
   Event e;
   size_t n = 0;
   while (reader->next(e)) n++;
   EXPECT_EQ(n, 50u);
   EXPECT_TRUE(reader->end().complete);
+}
+
+TEST(Recording, BadCountersAreNamed) {
+  TempDir dir;
+  auto p = make_recording(dir);
+  auto j = sample_meta().to_json();
+  j["counters"]["exits"]["kick"] = -1;
+  write_text(p / "meta.json", j.dump());
+  RecordingError e = open_error(p);
+  EXPECT_NE(e.detail().find("counters.exits.kick"), std::string::npos) << e.what();
+  j = sample_meta().to_json();
+  j["counters"].erase("syscalls");
+  write_text(p / "meta.json", j.dump());
+  e = open_error(p);
+  EXPECT_NE(e.detail().find("counters.syscalls"), std::string::npos) << e.what();
 }
 
 TEST(Recording, CreateRefusesANonEmptyDirectory) {

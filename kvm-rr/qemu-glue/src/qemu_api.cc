@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -159,6 +160,17 @@ int record_start(const KvmrrRecordInfo* info, char* err, size_t err_size) {
     set_error(err, err_size, e.what());
     return -1;
   }
+}
+
+void record_counts(const KvmrrRecordCounts* c) {
+  std::lock_guard lock(g_mu);
+  if (!g_recorder || !c) return;
+  static const char* const kReasons[KVMRR_EXIT_KINDS] = {"io_device", "io_kvmrr", "mmio", "hlt", "kick", "other"};
+  std::map<std::string, uint64_t> exits;
+  for (size_t i = 0; i < KVMRR_EXIT_KINDS; i++) {
+    if (c->exits[i]) exits[kReasons[i]] = c->exits[i];
+  }
+  g_recorder->set_qemu_counts(exits, c->bql_handoffs, c->token_handoffs);
 }
 
 int record_stop(char* err, size_t err_size) {
@@ -450,6 +462,7 @@ const KvmrrQemuApi kApi = {
     .replay_turn = replay_turn,
     .replay_finish = replay_finish,
     .cpuid_subleaves = cpuid_subleaves,
+    .record_counts = record_counts,
 };
 
 }  // namespace

@@ -65,7 +65,31 @@ void Recorder::append(Event e, uint32_t vcpu, const Regs& regs) {
 // Events after a failure are dropped: the recording is already marked failed.
 void Recorder::write(const Event& e) {
   std::lock_guard lock(mu_);
-  if (writer_ && failure_.empty()) writer_->append(e);
+  if (writer_ && failure_.empty()) {
+    writer_->append(e);
+    count(e);
+  }
+}
+
+void Recorder::count(const Event& e) {
+  switch (e.type) {
+    case EventType::Syscall: counters_.syscalls++; break;
+    case EventType::Exception: counters_.exceptions++; break;
+    case EventType::Interrupt:
+      counters_.interrupts++;
+      if (e.nargs > arg::kUser && e.args[arg::kUser]) counters_.user_interrupts++;
+      if (e.args[arg::kVector] == kTimerVector) counters_.timer_interrupts++;
+      break;
+    default: break;
+  }
+}
+
+void Recorder::set_qemu_counts(const std::map<std::string, uint64_t>& exits, uint64_t bql_handoffs,
+                               uint64_t token_handoffs) {
+  std::lock_guard lock(mu_);
+  counters_.exits = exits;
+  counters_.bql_handoffs = bql_handoffs;
+  counters_.token_handoffs = token_handoffs;
 }
 
 void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t value) {
@@ -164,6 +188,8 @@ void Recorder::finish() {
   m.state = "complete";
   m.events = writer_->events_written();
   m.ended = now_utc();
+  counters_.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  m.counters = counters_;
   writer_.reset();
   recording_.write_meta(m);
 }

@@ -86,6 +86,34 @@ TEST(Recorder, GuestRecordsAndQemuEventsInterleaveInCallOrder) {
   EXPECT_EQ(ev[2].digest, register_digest(regs));
 }
 
+TEST(Recorder, CountsKernelEntriesInterruptsAndQemusExits) {
+  TempDir d;
+  std::string dir = (d.path() / "rec").string();
+  Recorder r(info_for(dir));
+  std::ofstream(r.snapshot_path()) << "s";
+  auto ring = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
+  auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
+  ring.insert(ring.end(), pf.begin(), pf.end());
+  r.log_guest_records(ring.data(), ring.size());
+  Regs regs{};
+  r.log_interrupt(0, regs, kTimerVector, 3);
+  r.log_interrupt(0, regs, 0x21, 4);
+  r.set_qemu_counts({{"io_kvmrr", 4}, {"kick", 1}}, 2, 0);
+  r.finish();
+
+  auto c = Recording::open(dir).meta().counters;
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->syscalls, 1u);
+  EXPECT_EQ(c->exceptions, 1u);
+  EXPECT_EQ(c->interrupts, 2u);
+  EXPECT_EQ(c->user_interrupts, 0u) << "both interrupts came in kernel mode";
+  EXPECT_EQ(c->timer_interrupts, 1u);
+  EXPECT_EQ(c->kernel_entries(), 2u);
+  EXPECT_EQ(c->total_exits(), 5u);
+  EXPECT_EQ(c->bql_handoffs, 2u);
+  EXPECT_GT(c->host_seconds, 0.0);
+}
+
 TEST(Recorder, MalformedGuestRecordsFailTheRecording) {
   TempDir d;
   std::string dir = (d.path() / "rec").string();

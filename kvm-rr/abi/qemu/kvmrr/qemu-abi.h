@@ -16,6 +16,7 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  13: record_counts (exits by reason, hand-overs; meta.json's counters).
  *  12: cpuid_subleaves (the library owns the list of CPUID leaves with subleaves).
  *  11: KVMRR_DMA_IN_USER.
  */
@@ -29,7 +30,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 12
+#define KVMRR_QEMU_ABI_VERSION 13
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -38,6 +39,30 @@ typedef struct KvmrrCpuidEntry {
     uint32_t leaf, subleaf;
     uint32_t eax, ebx, ecx, edx;
 } KvmrrCpuidEntry;
+
+/*
+ * Why a recording vCPU's KVM_RUN returned to QEMU (KvmrrRecordCounts.exits): port I/O to a
+ * device, port I/O to kvm-rr's own ports (yield windows, ring flushes, kernel entry and
+ * return announcements, control), MMIO, HLT, a kick (the main loop or another vCPU wanted
+ * it: -EINTR), anything else (interrupt windows, shutdown, ...).
+ */
+enum {
+    KVMRR_EXIT_IO_DEVICE,
+    KVMRR_EXIT_IO_KVMRR,
+    KVMRR_EXIT_MMIO,
+    KVMRR_EXIT_HLT,
+    KVMRR_EXIT_KICK,
+    KVMRR_EXIT_OTHER,
+    KVMRR_EXIT_KINDS
+};
+
+/* What QEMU counted while recording, summed over the vCPUs. */
+typedef struct KvmrrRecordCounts {
+    uint64_t exits[KVMRR_EXIT_KINDS];  /* KVM_RUN returns by reason; all 0 under TCG */
+    uint64_t bql_handoffs;             /* times a waiter got the BQL from a recording vCPU: the
+                                        * main loop (devices, timers) or a vCPU thread */
+    uint64_t token_handoffs;           /* several vCPUs under KVM: kernel token taken */
+} KvmrrRecordCounts;
 
 /* What QEMU knows about the machine when a recording starts. Strings are UTF-8. */
 typedef struct KvmrrRecordInfo {
@@ -306,6 +331,10 @@ typedef struct KvmrrQemuApi {
      * table (1: the answer does not depend on ECX). Replay uses the same list.
      */
     uint32_t (*cpuid_subleaves)(uint32_t leaf);
+
+    /* Version 13. */
+    /* What QEMU counted during the recording, just before record_stop (meta.json has it). */
+    void (*record_counts)(const KvmrrRecordCounts *counts);
 } KvmrrQemuApi;
 
 /*

@@ -6,6 +6,7 @@
 //   events     the framed event stream (trace_stream.h)
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,29 @@ struct PmemRegion {
   bool operator==(const PmemRegion&) const = default;
 };
 
+// What the recorder counted, for judging a recording's cost (meta.json "counters"): the
+// kernel entries the guest made, the interrupts it got and how often its timer ticked per
+// host second, and what QEMU saw (KVM_RUN returns by reason, hand-overs to the main loop).
+struct RecordCounters {
+  double host_seconds = 0;        // recording start to end, by the host's monotonic clock
+  uint64_t syscalls = 0;          // kernel entries by system call
+  uint64_t exceptions = 0;        // kernel entries by exception from user mode
+  uint64_t user_interrupts = 0;   // kernel entries by interrupt in user mode
+  uint64_t interrupts = 0;        // every interrupt delivered (user and kernel mode)
+  uint64_t timer_interrupts = 0;  // the local APIC timer's (Linux's LOCAL_TIMER_VECTOR)
+  // KVM_RUN returns by reason (io_device, io_kvmrr, mmio, hlt, kick, other); empty under TCG.
+  std::map<std::string, uint64_t> exits;
+  uint64_t bql_handoffs = 0;    // times a waiter (the main loop, a vCPU thread) got the BQL
+  uint64_t token_handoffs = 0;  // several vCPUs under KVM: kernel token taken
+  bool operator==(const RecordCounters&) const = default;
+
+  uint64_t kernel_entries() const { return syscalls + exceptions + user_interrupts; }
+  uint64_t total_exits() const;
+};
+
+// Linux x86's LOCAL_TIMER_VECTOR: the interrupt of the tick.
+inline constexpr uint32_t kTimerVector = 0xec;
+
 struct RecordingMeta {
   uint32_t format_version = kFormatVersion;
   std::string kvmrr_version;  // library that wrote it
@@ -65,6 +89,7 @@ struct RecordingMeta {
   std::string abort_reason;
   std::optional<uint64_t> events;                   // events written, once complete
   std::string ended;                                // ISO 8601, UTC, once complete
+  std::optional<RecordCounters> counters;           // once complete (recordings since v13 of the ABI)
   nlohmann::json extra = nlohmann::json::object();  // fields later versions of us may add
 
   nlohmann::json to_json() const;

@@ -2,6 +2,7 @@
 // The recording side of the core inside QEMU: turns what QEMU observes into a recording
 // directory. QEMU reaches it through the glue (kvm-rr/qemu-glue), which also tells it what
 // the host process knows (command line, environment); everything here is plain C++.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -52,7 +53,10 @@ class Recorder {
   // RecordingError (Corrupt) for malformed records; the recording is then failed.
   void log_guest_records(const uint8_t* records, size_t size);
 
-  // Seals the stream (END frame) and records the totals in meta.json.
+  // What QEMU counted (exits by reason, hand-overs), told just before finish().
+  void set_qemu_counts(const std::map<std::string, uint64_t>& exits, uint64_t bql_handoffs, uint64_t token_handoffs);
+
+  // Seals the stream (END frame) and records the totals and counters in meta.json.
   void finish();
   // Marks meta.json as abandoned with a reason; the stream stays incomplete.
   void abort(const std::string& why);
@@ -68,11 +72,14 @@ class Recorder {
  private:
   void append(Event e, uint32_t vcpu, const Regs& regs);
   void write(const Event& e);
+  void count(const Event& e);
 
   Recording recording_;
   mutable std::mutex mu_;
   std::unique_ptr<TraceWriter> writer_;
   std::string failure_;
+  RecordCounters counters_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace kvmrr
