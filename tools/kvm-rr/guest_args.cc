@@ -100,8 +100,16 @@ std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs
       return std::nullopt;
     }
   }
+  GuestOptions guest = args.guest;
+  if (guest.accel == "kvm" && guest.smp == 1) {
+    // Without it the guest may find no way to calibrate its TSC (the nested lab has no PIT it
+    // can trust and no HPET) and keep time by jiffies: a clock as coarse as its tick. Under
+    // KVM the guest's TSC runs at the host's rate; every TSC read is logged, so replay sees
+    // the same clock. One vCPU only: several vCPUs' TSCs are not known to agree.
+    if (auto khz = kvm_tsc_khz()) guest.tsc_khz = *khz;
+  }
   try {
-    return GuestMachine(install, args.guest);
+    return GuestMachine(install, guest);
   } catch (const std::invalid_argument& e) {
     fmt::print(err, "kvm-rr {}: {}\n", name, e.what());
     *status = kExitUsage;

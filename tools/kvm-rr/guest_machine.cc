@@ -63,6 +63,7 @@ std::string GuestMachine::kernel_cmdline() const {
       "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 "
       "init=/sbin/kvm-rr-init";
   if (o.pmem_mb > 0) cmdline += fmt::format(" memmap={}M!{}M", o.pmem_mb, pmem_offset_mb());
+  if (o.tsc_khz) cmdline += fmt::format(" tsc_early_khz={} tsc=reliable", o.tsc_khz);
   if (!o.kernel_args.empty()) cmdline += " " + o.kernel_args;
   if (!o.recording_dir.empty()) cmdline += " kvmrr_record=1";
   cmdline += " kvmrr_cmd=" + base64_encode(o.command);

@@ -21,6 +21,9 @@ struct GuestOptions {
   std::string command;  // shell command run in the guest as root
   // Appended to the kernel command line (e.g. kvmrr_serialize).
   std::string kernel_args;
+  // When set, the guest's TSC frequency in kHz: the kernel uses it instead of calibrating,
+  // and the TSC as its clocksource (tsc_early_khz=, tsc=reliable).
+  uint32_t tsc_khz = 0;
   // When set, the guest records the command into this directory (kvm-rr-ctl device).
   std::string recording_dir;
   // Raw disk images after the root disk: /dev/vdb, /dev/vdc, ... in this order.

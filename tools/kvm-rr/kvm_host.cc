@@ -1,6 +1,8 @@
 #include "kvm_host.h"
 
 #include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +45,26 @@ KvmDiagnosis diagnose_kvm(const std::filesystem::path& dev, const std::filesyste
                         dev.string(), kAlternatives)};
   }
   return {};
+}
+
+std::optional<uint32_t> kvm_tsc_khz(const std::filesystem::path& dev) {
+  int kvm = open(dev.c_str(), O_RDWR | O_CLOEXEC);
+  if (kvm < 0) return std::nullopt;
+  std::optional<uint32_t> khz;
+  if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0) {
+    int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    if (vm >= 0) {
+      int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+      if (vcpu >= 0) {
+        int r = ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+        if (r > 0) khz = static_cast<uint32_t>(r);
+        close(vcpu);
+      }
+      close(vm);
+    }
+  }
+  close(kvm);
+  return khz;
 }
 
 }  // namespace kvmrr

@@ -61,6 +61,15 @@ TEST(GuestMachine, KernelArgsGoOnTheCommandLine) {
   EXPECT_NE(append.find(" kvmrr_serialize "), std::string::npos) << append;
 }
 
+TEST(GuestMachine, AKnownTscFrequencyMakesTheTscTheClock) {
+  GuestOptions o;
+  std::string plain = arg_after(GuestMachine(fake_install(), o).qemu_argv(), "-append");
+  EXPECT_EQ(plain.find("tsc"), std::string::npos) << "nothing about the TSC unless it is known: " << plain;
+  o.tsc_khz = 2994375;
+  std::string append = arg_after(GuestMachine(fake_install(), o).qemu_argv(), "-append");
+  EXPECT_NE(append.find(" tsc_early_khz=2994375 tsc=reliable "), std::string::npos) << append;
+}
+
 TEST(GuestMachine, ExtraDisksFollowTheRootDisk) {
   GuestOptions o;
   o.extra_disks = {{"/t/states,1.img", true}, {"/t/out.img", false}};
