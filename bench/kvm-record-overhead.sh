@@ -82,7 +82,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "syscalls: 200k 64-byte read/write pairs (dd); disk: fio 4 KiB random read/write, O_DIRECT,"
   echo "32 MiB on the virtio-blk disk; net: stress-ng's UDP and epoll stressors over loopback for 2 s"
   echo "of guest time (system-call heavy, no device). Guest times are the workload's own by the L2 guest clock"
-  echo "(clocksource refined-jiffies under KVM: tick resolution); L1 times include booting L2."
+  echo "(clocksource tsc, its frequency from KVM_GET_TSC_KHZ; before 2026-12-06 refined-jiffies); L1 times include booting L2."
   echo "Raw runs:"
   echo
   echo '```'
