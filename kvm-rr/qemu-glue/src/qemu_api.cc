@@ -173,20 +173,34 @@ void record_counts(const KvmrrRecordCounts* c) {
   g_recorder->set_qemu_counts(exits, c->bql_handoffs, c->token_handoffs);
 }
 
+void record_identify_kernel(KvmrrPhysReadFn read, void* opaque, uint64_t ram_bytes) {
+  std::lock_guard lock(g_mu);
+  if (!g_recorder || !read) return;
+  try {
+    std::string mismatch = g_recorder->identify_kernel(
+        [&](uint64_t gpa, void* buf, size_t len) { return read(opaque, gpa, buf, len) == 0; }, ram_bytes);
+    if (!mismatch.empty()) fprintf(stderr, "kvm-rr record: warning: %s\n", mismatch.c_str());
+  } catch (const std::exception& e) {
+    fprintf(stderr, "kvm-rr record: warning: the guest kernel's identity: %s\n", e.what());
+  }
+}
+
 int record_stop(char* err, size_t err_size) {
   std::lock_guard lock(g_mu);
   if (!g_recorder) {
     set_error(err, err_size, "not recording");
     return -1;
   }
+  // Counted before finish(), which closes the stream (and with it the writer's count).
+  uint64_t events = g_recorder->events();
   try {
     g_recorder->finish();
-    g_last = fmt::format("{} ({} events, complete)", g_recorder->recording().dir().string(), g_recorder->events());
+    g_last = fmt::format("{} ({} events, complete)", g_recorder->recording().dir().string(), events);
     g_recorder.reset();
     return 0;
   } catch (const std::exception& e) {
     set_error(err, err_size, e.what());
-    g_last = fmt::format("{} (failed: {})", g_recorder->recording().dir().string(), e.what());
+    g_last = fmt::format("{} ({} events, failed: {})", g_recorder->recording().dir().string(), events, e.what());
     g_recorder.reset();
     return -1;
   }
@@ -463,6 +477,7 @@ const KvmrrQemuApi kApi = {
     .replay_finish = replay_finish,
     .cpuid_subleaves = cpuid_subleaves,
     .record_counts = record_counts,
+    .record_identify_kernel = record_identify_kernel,
 };
 
 }  // namespace

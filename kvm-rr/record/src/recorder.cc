@@ -84,6 +84,25 @@ void Recorder::count(const Event& e) {
   }
 }
 
+std::string Recorder::identify_kernel(const PhysRead& read, uint64_t ram_bytes) {
+  std::lock_guard lock(mu_);
+  std::optional<KernelIdentity> id = find_kernel_identity(read, ram_bytes);
+  if (!id) return {};
+  RecordingMeta m = recording_.meta();
+  if (!m.vmlinux_build_id.empty()) {
+    // The named vmlinux stays the recording's: memory is searched, the file is known.
+    if (m.vmlinux_build_id == id->build_id) return {};
+    return fmt::format(
+        "guest memory holds a kernel build-id {}, not that of the vmlinux named for it ({}); "
+        "if replay refuses that vmlinux, the guest ran another kernel",
+        id->build_id, m.vmlinux_build_id);
+  }
+  m.vmlinux_build_id = id->build_id;
+  if (!id->banner.empty()) m.kernel_version = id->banner;
+  recording_.write_meta(m);
+  return {};
+}
+
 void Recorder::set_qemu_counts(const std::map<std::string, uint64_t>& exits, uint64_t bql_handoffs,
                                uint64_t token_handoffs) {
   std::lock_guard lock(mu_);

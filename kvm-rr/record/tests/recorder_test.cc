@@ -86,6 +86,32 @@ TEST(Recorder, GuestRecordsAndQemuEventsInterleaveInCallOrder) {
   EXPECT_EQ(ev[2].digest, register_digest(regs));
 }
 
+TEST(Recorder, NamesTheKernelByWhatGuestMemoryHolds) {
+  TempDir d;
+  std::string dir = (d.path() / "rec").string();
+  Recorder r(info_for(dir));  // no vmlinux named, as from the monitor
+  std::ofstream(r.snapshot_path()) << "s";
+  std::vector<uint8_t> ram(24 << 20);
+  uint32_t hdr[3] = {4, 20, 3};
+  memcpy(ram.data() + (17 << 20), hdr, sizeof hdr);
+  memcpy(ram.data() + (17 << 20) + 12, "GNU", 4);
+  for (int i = 0; i < 20; i++) ram[(17 << 20) + 16 + i] = static_cast<uint8_t>(0xab);
+  const char banner[] = "Linux version 6.1.0-test";
+  memcpy(ram.data() + (18 << 20), banner, sizeof banner);
+  auto read = [&](uint64_t gpa, void* buf, size_t len) {
+    if (gpa + len > ram.size()) return false;
+    memcpy(buf, ram.data() + gpa, len);
+    return true;
+  };
+  EXPECT_EQ(r.identify_kernel(read, ram.size()), "");
+  r.finish();
+  RecordingMeta m = Recording::open(dir).meta();
+  std::string ab;
+  for (int i = 0; i < 20; i++) ab += "ab";
+  EXPECT_EQ(m.vmlinux_build_id, ab);
+  EXPECT_EQ(m.kernel_version, "Linux version 6.1.0-test");
+}
+
 TEST(Recorder, CountsKernelEntriesInterruptsAndQemusExits) {
   TempDir d;
   std::string dir = (d.path() / "rec").string();

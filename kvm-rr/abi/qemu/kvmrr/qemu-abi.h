@@ -16,6 +16,7 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  14: record_identify_kernel (the guest kernel's build-id and banner from its memory).
  *  13: record_counts (exits by reason, hand-overs; meta.json's counters).
  *  12: cpuid_subleaves (the library owns the list of CPUID leaves with subleaves).
  *  11: KVMRR_DMA_IN_USER.
@@ -30,7 +31,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 13
+#define KVMRR_QEMU_ABI_VERSION 14
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -134,6 +135,9 @@ typedef int (*KvmrrGuestWriteFn)(void *opaque, uint64_t vaddr, const void *buf, 
 /* Reads len bytes at a guest virtual address through vCPU vcpu's page tables; returns 0, or
  * -1 if unmapped. */
 typedef int (*KvmrrGuestReadFn)(void *opaque, uint32_t vcpu, uint64_t vaddr, void *buf, size_t len);
+
+/* Reads len bytes at a guest-physical address; returns 0, or -1 where there is no RAM. */
+typedef int (*KvmrrPhysReadFn)(void *opaque, uint64_t gpa, void *buf, size_t len);
 
 /* Writes len bytes of guest RAM at a RAM address; returns 0, or -1 if there is no RAM. */
 typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf, size_t len);
@@ -335,6 +339,15 @@ typedef struct KvmrrQemuApi {
     /* Version 13. */
     /* What QEMU counted during the recording, just before record_stop (meta.json has it). */
     void (*record_counts)(const KvmrrRecordCounts *counts);
+
+    /* Version 14. */
+    /*
+     * Right after record_start, VM stopped: the library reads the running guest kernel's
+     * identity (its GNU build-id note and linux_banner) from guest memory, for recordings
+     * made without the front end (rr_record in the monitor), which named no vmlinux.
+     * ram_bytes: the guest's RAM size. Best effort: nothing found leaves meta.json as it is.
+     */
+    void (*record_identify_kernel)(KvmrrPhysReadFn read, void *opaque, uint64_t ram_bytes);
 } KvmrrQemuApi;
 
 /*

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kvmrr/event.h"
+#include "kvmrr/kernel_identity.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 
@@ -52,6 +53,11 @@ class Recorder {
   // Parses records drained from the guest ring and appends them as events. Throws
   // RecordingError (Corrupt) for malformed records; the recording is then failed.
   void log_guest_records(const uint8_t* records, size_t size);
+
+  // Names the recorded kernel by what guest memory holds (its build-id note and banner),
+  // for recordings whose setup named no vmlinux. When the setup named one, it stays; a
+  // different build-id found in memory is returned as a warning (empty when none).
+  std::string identify_kernel(const PhysRead& read, uint64_t ram_bytes);
 
   // What QEMU counted (exits by reason, hand-overs), told just before finish().
   void set_qemu_counts(const std::map<std::string, uint64_t>& exits, uint64_t bql_handoffs, uint64_t token_handoffs);
