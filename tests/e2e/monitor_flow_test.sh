@@ -91,3 +91,11 @@ v = json.load(open(sys.argv[1]))
 assert v["result"] == "ok" and v["events_replayed"] == v["events_total"] == int(sys.argv[2]), v
 PY
 pass "QEMU -kernel-replay by hand replays the monitor's recording to its end"
+
+# By hand on another machine: refused before the snapshot loads, naming what differs and
+# the option that gives the recording's value.
+run env KVMRR_LIB="$BUILD/lib/libkvmrr-qemu.so" KVMRR_VMLINUX="$BUILD/kernel/vmlinux" \
+  "$qemu" "${machine[@]}" -m 512 -serial null -kernel-replay "$rec" >"$WORK/other.out" 2>&1
+[ "$status" != 0 ] || fail "-kernel-replay on a machine with less memory succeeded"
+expect_contains "$WORK/other.out" "1024 MiB of RAM (-m 1024), not 512"
+pass "-kernel-replay on another machine says what differs"

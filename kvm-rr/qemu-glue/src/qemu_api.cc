@@ -289,6 +289,7 @@ int log_guest_records(const void* records, size_t size, char* err, size_t err_si
 // vCPU thread. As for recording, no exception crosses into QEMU: an unexpected one ends
 // replay, and replay_finish() reports it.
 std::unique_ptr<kvmrr::Replayer> g_replayer;
+std::string g_replay_dir;
 std::string g_replay_error;
 using Step = kvmrr::Replayer::Step;
 
@@ -315,6 +316,7 @@ int replay_start(const char* dir, KvmrrReplayInfo* info, char* err, size_t err_s
   }
   try {
     g_replayer = std::make_unique<kvmrr::Replayer>(dir, vmlinux);
+    g_replay_dir = dir;
     const kvmrr::ReplayHooks& h = g_replayer->hooks();
     *info = KvmrrReplayInfo{};
     info->guest_ring_gpa = h.guest_ring_gpa;
@@ -441,6 +443,26 @@ int replay_finish(KvmrrGuestReadFn read, void* opaque) {
   }
 }
 
+int replay_check_machine(const char* machine, uint64_t memory_mb, uint32_t smp, char* err, size_t err_size) {
+  try {
+    kvmrr::RecordingMeta m = kvmrr::Recording::open(g_replay_dir).meta();
+    std::string diff;
+    auto differs = [&](const std::string& what) { diff += (diff.empty() ? "" : "; ") + what; };
+    if (!m.machine.empty() && machine && m.machine != machine) {
+      differs(fmt::format("machine type {} (-machine {}), not {}", m.machine, m.machine, machine));
+    }
+    if (m.memory_mb && m.memory_mb != memory_mb) {
+      differs(fmt::format("{} MiB of RAM (-m {}), not {}", m.memory_mb, m.memory_mb, memory_mb));
+    }
+    if (m.smp != smp) differs(fmt::format("{} vCPUs (-smp {}), not {}", m.smp, m.smp, smp));
+    if (diff.empty()) return 0;
+    set_error(err, err_size, "this machine is not the recording's: it had " + diff);
+  } catch (const std::exception& e) {
+    set_error(err, err_size, e.what());
+  }
+  return -1;
+}
+
 const KvmrrQemuApi kApi = {
     .abi_version = KVMRR_QEMU_ABI_VERSION,
     .format_version = kvmrr::kFormatVersion,
@@ -478,6 +500,7 @@ const KvmrrQemuApi kApi = {
     .cpuid_subleaves = cpuid_subleaves,
     .record_counts = record_counts,
     .record_identify_kernel = record_identify_kernel,
+    .replay_check_machine = replay_check_machine,
 };
 
 }  // namespace

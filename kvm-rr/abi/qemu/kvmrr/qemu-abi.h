@@ -16,7 +16,8 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
- *  14: record_identify_kernel (the guest kernel's build-id and banner from its memory).
+ *  14: record_identify_kernel (the guest kernel's build-id and banner from its memory),
+ *      replay_check_machine (-kernel-replay by hand on another machine says what differs).
  *  13: record_counts (exits by reason, hand-overs; meta.json's counters).
  *  12: cpuid_subleaves (the library owns the list of CPUID leaves with subleaves).
  *  11: KVMRR_DMA_IN_USER.
@@ -348,6 +349,14 @@ typedef struct KvmrrQemuApi {
      * ram_bytes: the guest's RAM size. Best effort: nothing found leaves meta.json as it is.
      */
     void (*record_identify_kernel)(KvmrrPhysReadFn read, void *opaque, uint64_t ram_bytes);
+    /*
+     * After replay_start: 0 when the replaying machine (QEMU's machine type name, RAM in
+     * MiB, vCPUs) is the recording's; else -1 with a message naming each difference and
+     * the option that gives the recording's value (a snapshot loaded into another machine
+     * fails later with much less to go on).
+     */
+    int (*replay_check_machine)(const char *machine, uint64_t memory_mb, uint32_t smp, char *err,
+                                size_t err_size);
 } KvmrrQemuApi;
 
 /*
