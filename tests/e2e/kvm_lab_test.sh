@@ -43,3 +43,33 @@ PY
   grep -qE '^check: OK .*kernel_mode_interrupts=[0-9]+' "$WORK/kvm-$w.check" || fail "$w: no check summary"
   replay_whole "kvm-$w" "$rec"
 done
+
+# The monitor flow under KVM (issue 33): plain QEMU in L1, no front end and no vmlinux named
+# (KVMRR_VMLINUX unset), rr_record and rr_end_record typed into its monitor while the guest
+# works; the recording comes back and replays here.
+cat >"$WORK/monitor-l1.sh" <<'L1'
+test -c /dev/kvm || exit 90
+W='echo KVMRR-PHASE-ONE; i=0; while [ $i -lt 300 ]; do ls /proc >/dev/null; i=$((i+1)); done; echo KVMRR-PHASE-TWO; cd /tmp && seq 1 20000 > n && sort -rn n | head -n 2; echo KVMRR-PHASE-THREE; sleep 600'
+B=$(printf %s "$W" | base64 | tr -d '\n')
+mkfifo /tmp/m
+env -u KVMRR_VMLINUX "$KVMRR_QEMU" -nodefaults -no-user-config -display none -machine pc-i440fx-5.1 \
+  -accel kvm,kernel-irqchip=off,coalesced-io=off -cpu qemu64,-kvmclock,-x2apic,kvm=off -m 1024 -smp 1 \
+  -L "$KVMRR_FIRMWARE" -kernel "$KVMRR_KERNEL" \
+  -append "console=ttyS0 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 oops=panic panic=0 init=/sbin/kvm-rr-init kvmrr_cmd=$B" \
+  -drive "file=$KVMRR_ROOTFS,if=none,id=root,format=raw,snapshot=on" -device virtio-blk-pci,drive=root \
+  -device isa-debug-exit,iobase=0xf4,iosize=1,raw-status=on -no-reboot -device kvm-rr-ctl \
+  -serial file:/tmp/console -monitor stdio </tmp/m >/out/monitor.out 2>&1 &
+q=$!
+exec 3>/tmp/m
+n=0; until grep -q KVMRR-PHASE-ONE /tmp/console 2>/dev/null; do sleep 1; n=$((n+1)); [ $n -lt 300 ] || { cat /tmp/console; exit 3; }; done
+echo "rr_record /out/rec" >&3
+n=0; until grep -q KVMRR-PHASE-THREE /tmp/console; do sleep 1; n=$((n+1)); [ $n -lt 600 ] || { cat /tmp/console; exit 4; }; done
+echo rr_end_record >&3; echo "info rr" >&3; echo quit >&3
+wait $q
+L1
+run "$LAB" run --timeout 900 --out "$WORK/mon" -- "$(cat "$WORK/monitor-l1.sh")" >"$WORK/mon.out" 2>&1
+[ "$status" = 0 ] || { tail -n 40 "$WORK/mon.out"; cat "$WORK/mon/monitor.out" 2>/dev/null; fail "the monitor flow in L1 exited $status"; }
+events=$("$KVMRR" dump "$WORK/mon/rec" | sed -n 's/^events: //p')
+expect_contains "$WORK/mon/monitor.out" "last recording: /out/rec ($events events, complete)"
+replay_whole kvm-monitor "$WORK/mon/rec"
+pass "the monitor flow under KVM: rr_record in a running L2, replayed here"

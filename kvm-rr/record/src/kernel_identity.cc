@@ -15,6 +15,7 @@ constexpr uint64_t kKernelLoad = 16 * kMiB;  // x86 LOAD_PHYSICAL_ADDR
 constexpr uint64_t kScanLimit = 512 * kMiB;  // a kernel image lies well below this
 constexpr size_t kChunk = kMiB;
 constexpr size_t kMaxBanner = 512;
+constexpr uint64_t kBannerWindow = 64 * kMiB;  // the image's read-only data and the log buffer
 
 // An ELF note header: namesz 4, descsz (the id's length), type NT_GNU_BUILD_ID (3), "GNU".
 constexpr uint32_t kNtGnuBuildId = 3;
@@ -73,14 +74,18 @@ std::optional<KernelIdentity> find_from(const PhysRead& read, uint64_t from, uin
   });
   if (!found) return std::nullopt;
   static const char kPrefix[] = "Linux version ";
-  scan(read, from, to, kMaxBanner, [&](const uint8_t* b, size_t i, size_t len, uint64_t) {
-    if (b[i] != 'L' || memcmp(b + i, kPrefix, sizeof kPrefix - 1) != 0) return false;
-    const char* s = reinterpret_cast<const char*>(b + i);
-    size_t n = strnlen(s, std::min(kMaxBanner, len - i));
-    id.banner.assign(s, n);
-    while (!id.banner.empty() && id.banner.back() == '\n') id.banner.pop_back();
-    return true;
-  });
+  // Linux 6.1 links two banners: init/version.c's (no build number or time, for the build
+  // salt) and version-timestamp.c's, the one the kernel prints. The longest of the first few.
+  int seen = 0;
+  scan(read, from, std::min(to, from + kBannerWindow), kMaxBanner,
+       [&](const uint8_t* b, size_t i, size_t len, uint64_t) {
+         if (b[i] != 'L' || memcmp(b + i, kPrefix, sizeof kPrefix - 1) != 0) return false;
+         const char* s = reinterpret_cast<const char*>(b + i);
+         std::string banner(s, strnlen(s, std::min(kMaxBanner, len - i)));
+         while (!banner.empty() && banner.back() == '\n') banner.pop_back();
+         if (banner.size() > id.banner.size()) id.banner = banner;
+         return ++seen == 4;
+       });
   return id;
 }
 
