@@ -99,3 +99,21 @@ run env KVMRR_LIB="$BUILD/lib/libkvmrr-qemu.so" KVMRR_VMLINUX="$BUILD/kernel/vml
 [ "$status" != 0 ] || fail "-kernel-replay on a machine with less memory succeeded"
 expect_contains "$WORK/other.out" "1024 MiB of RAM (-m 1024), not 512"
 pass "-kernel-replay on another machine says what differs"
+
+# A recording that names no kernel (made from the monitor before recordings did): replay asks
+# for the vmlinux, and replays with the one given (every event still checked).
+unnamed=$WORK/unnamed
+cp -r "$rec" "$unnamed"
+python3 - "$unnamed/meta.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["guest_kernel"]["vmlinux_build_id"] = ""; m["guest_kernel"]["version"] = ""
+json.dump(m, open(sys.argv[1], "w"))
+PY
+run "$KVMRR" replay "$unnamed" >/dev/null 2>"$WORK/unnamed.err"
+[ "$status" = 2 ] || { cat "$WORK/unnamed.err"; fail "replay of a recording naming no kernel, no --vmlinux: exited $status (want 2)"; }
+expect_contains "$WORK/unnamed.err" "give the recorded kernel's vmlinux with --vmlinux FILE"
+run "$KVMRR" replay --vmlinux "$BUILD/kernel/vmlinux" "$unnamed" >"$WORK/unnamed.out" 2>"$WORK/unnamed.err"
+[ "$status" = 0 ] || { tail -n 30 "$WORK/unnamed.err"; fail "replay of a recording naming no kernel with --vmlinux exited $status"; }
+expect_contains "$WORK/unnamed.err" "does not name its kernel; replaying with"
+expect_contains "$WORK/unnamed.out" "replay: OK events=$events"
+pass "a recording that names no kernel replays with the vmlinux the user gives"

@@ -113,6 +113,19 @@ class ReplayCommand : public Command {
     try {
       Recording rec = Recording::open(dir);
       // The hooks are found in the recorded kernel: a wrong vmlinux is refused up front.
+      if (rec.meta().vmlinux_build_id.empty()) {
+        // Recorded from the monitor before recordings named their kernel: only the user knows
+        // it. Replay still checks every event; a wrong kernel diverges at once.
+        if (vmlinux_arg.empty()) {
+          fmt::print(err,
+                     "kvm-rr replay: {}: the recording does not name its kernel (no build-id in meta.json); "
+                     "give the recorded kernel's vmlinux with --vmlinux FILE\n",
+                     dir.string());
+          return kExitUsage;
+        }
+        fmt::print(err, "kvm-rr replay: warning: the recording does not name its kernel; replaying with {} as given\n",
+                   vmlinux_arg);
+      }
       open_recorded_kernel(inst.vmlinux, rec.meta().vmlinux_build_id);
       argv = replay_command_line(rec, inst);
       if (pass == "pmem") {

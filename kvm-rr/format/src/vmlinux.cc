@@ -139,7 +139,9 @@ std::optional<std::string> Vmlinux::symbol_at(uint64_t addr) const {
 
 Vmlinux open_recorded_kernel(const std::filesystem::path& path, const std::string& want_build_id) {
   Vmlinux v(path);
-  if (v.build_id() != want_build_id) {
+  // A recording that names no kernel (made from the monitor before recordings did) takes the
+  // one it is given; the caller says so.
+  if (!want_build_id.empty() && v.build_id() != want_build_id) {
     throw RecordingError(Kind::Corrupt, path,
                          fmt::format("wrong vmlinux: build-id {}, the recording was made with {}",
                                      v.build_id().empty() ? "none" : v.build_id(),

@@ -51,7 +51,8 @@ class Vmlinux {
 };
 
 // Opens the vmlinux a recording was made with: throws RecordingError (Corrupt, naming the
-// file) when its build-id is not want_build_id ("wrong vmlinux").
+// file) when its build-id is not want_build_id ("wrong vmlinux"). An empty want_build_id (a
+// recording that names no kernel) accepts any vmlinux: the caller decides whether to ask.
 Vmlinux open_recorded_kernel(const std::filesystem::path& path, const std::string& want_build_id);
 
 }  // namespace kvmrr
