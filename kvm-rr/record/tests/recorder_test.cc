@@ -41,6 +41,14 @@ std::vector<uint8_t> entry_record(uint16_t type, uint64_t rip, uint64_t vector) 
   return out;
 }
 
+// A ring holding a syscall entry (nr 1, user RIP 0x401000) and a page fault (0x402000).
+std::vector<uint8_t> syscall_then_page_fault() {
+  auto ring = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
+  auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
+  ring.insert(ring.end(), pf.begin(), pf.end());
+  return ring;
+}
+
 std::vector<Event> read_events(const Recording& rec) {
   auto reader = rec.open_events();
   std::vector<Event> out;
@@ -54,9 +62,7 @@ TEST(Recorder, GuestRecordsAndQemuEventsInterleaveInCallOrder) {
   std::string dir = (d.path() / "rec").string();
   Recorder r(info_for(dir));
   std::ofstream(r.snapshot_path()) << "s";
-  auto ring = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
-  auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
-  ring.insert(ring.end(), pf.begin(), pf.end());
+  auto ring = syscall_then_page_fault();
   r.log_guest_records(ring.data(), ring.size());
   Regs regs{};
   regs.rip = 0xffffffff81000010;
@@ -117,9 +123,7 @@ TEST(Recorder, CountsKernelEntriesInterruptsAndQemusExits) {
   std::string dir = (d.path() / "rec").string();
   Recorder r(info_for(dir));
   std::ofstream(r.snapshot_path()) << "s";
-  auto ring = entry_record(KVMRR_REC_SYSCALL, 0x401000, 1);
-  auto pf = entry_record(KVMRR_REC_EXCEPTION, 0x402000, 14);
-  ring.insert(ring.end(), pf.begin(), pf.end());
+  auto ring = syscall_then_page_fault();
   r.log_guest_records(ring.data(), ring.size());
   Regs regs{};
   r.log_interrupt(0, regs, kTimerVector, 3);

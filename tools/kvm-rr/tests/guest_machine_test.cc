@@ -4,19 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_test_util.h"
+
 namespace kvmrr {
 namespace {
 
-Install fake_install() {
-  Install i;
-  i.qemu = "/q/qemu";
-  i.firmware = "/q/share";
-  i.bzimage = "/k/bzImage";
-  i.vmlinux = "/k/vmlinux";
-  i.rootfs = "/g/rootfs.ext4";
-  i.core_lib = "/l/lib.so";
-  return i;
-}
+using testing::fake_install;
 
 std::string arg_after(const std::vector<std::string>& v, const std::string& flag) {
   auto it = std::find(v.begin(), v.end(), flag);

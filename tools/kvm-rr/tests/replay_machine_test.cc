@@ -4,19 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_test_util.h"
+
 #include "test_util.h"
 
 namespace kvmrr {
 namespace {
 
-Install fake_install() {
-  Install i;
-  i.qemu = "/q/qemu";
-  i.firmware = "/q/share";
-  i.bzimage = "/k/bzImage";
-  i.rootfs = "/g/rootfs.ext4";
-  return i;
-}
+using testing::fake_install;
 
 bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
