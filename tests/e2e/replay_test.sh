@@ -74,3 +74,14 @@ run "$KVMRR" replay --vmlinux "$KVMRR" "$WORK/pipeline" >/dev/null 2>"$WORK/wron
 [ "$status" = 3 ] || fail "replay with a wrong vmlinux exited $status (want 3)"
 expect_contains "$WORK/wrong.err" "wrong vmlinux"
 pass "a wrong vmlinux is refused"
+
+# A corrupt event stream (bytes changed in the middle): refused with the corrupt-recording
+# status before QEMU starts, naming the file.
+cp -r "$WORK/pipeline" "$WORK/corrupt"
+size=$(stat -c %s "$WORK/corrupt/events")
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$WORK/corrupt/events" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+run "$KVMRR" replay "$WORK/corrupt" >"$WORK/corrupt.out" 2>"$WORK/corrupt.err"
+[ "$status" = 3 ] || { cat "$WORK/corrupt.err"; fail "replay of a corrupt stream exited $status (want 3)"; }
+expect_contains "$WORK/corrupt.err" "$WORK/corrupt/events"
+[ ! -e "$WORK/corrupt/replay.json" ] || fail "QEMU ran on a corrupt recording (replay.json written)"
+pass "a corrupt event stream is refused before QEMU starts (exit 3)"

@@ -127,6 +127,14 @@ class ReplayCommand : public Command {
                    vmlinux_arg);
       }
       open_recorded_kernel(inst.vmlinux, rec.meta().vmlinux_build_id);
+      // A corrupt stream is found here, in well under a second, rather than by QEMU after
+      // it loaded the snapshot. A truncated one (a killed recorder) reads to its last whole
+      // frame and replays that far.
+      {
+        auto reader = rec.open_events();
+        Event e;
+        while (reader->next(e)) {}
+      }
       argv = replay_command_line(rec, inst);
       if (pass == "pmem") {
         auto plugin = pmem_pass_qemu_args(rec, inst);
