@@ -78,6 +78,7 @@ pass "a wrong vmlinux is refused"
 # A corrupt event stream (bytes changed in the middle): refused with the corrupt-recording
 # status before QEMU starts, naming the file.
 cp -r "$WORK/pipeline" "$WORK/corrupt"
+rm -f "$WORK/corrupt/replay.json"  # the copy carries the first replay's verdict
 size=$(stat -c %s "$WORK/corrupt/events")
 printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$WORK/corrupt/events" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 run "$KVMRR" replay "$WORK/corrupt" >"$WORK/corrupt.out" 2>"$WORK/corrupt.err"
