@@ -101,7 +101,15 @@ class ReplayCommand : public Command {
     }
     std::string dir_arg = o.positional[0];
     Install inst = Install::locate();
-    if (!vmlinux_arg.empty()) inst.vmlinux = vmlinux_arg;
+    if (!vmlinux_arg.empty()) {
+      // A path the user gave is not a build step to run: say what is wrong with it.
+      std::error_code exists_ec;
+      if (!fs::is_regular_file(vmlinux_arg, exists_ec)) {
+        fmt::print(err, "kvm-rr replay: --vmlinux {}: no such file\n", vmlinux_arg);
+        return kExitUsage;
+      }
+      inst.vmlinux = vmlinux_arg;
+    }
     std::string missing = inst.missing();
     if (!missing.empty()) {
       fmt::print(err, "kvm-rr replay: not built yet:\n{}", missing);

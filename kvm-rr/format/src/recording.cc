@@ -57,6 +57,19 @@ nlohmann::json RecordingMeta::to_json() const {
   return j;
 }
 
+std::string machine_differences(const RecordingMeta& m, const std::string& machine, uint64_t memory_mb, uint32_t smp) {
+  std::string diff;
+  auto differs = [&](const std::string& what) { diff += (diff.empty() ? "" : "; ") + what; };
+  if (!m.machine.empty() && m.machine != machine) {
+    differs(fmt::format("machine type {} (-machine {}), not {}", m.machine, m.machine, machine));
+  }
+  if (m.memory_mb && m.memory_mb != memory_mb) {
+    differs(fmt::format("{} MiB of RAM (-m {}), not {}", m.memory_mb, m.memory_mb, memory_mb));
+  }
+  if (m.smp != smp) differs(fmt::format("{} vCPUs (-smp {}), not {}", m.smp, m.smp, smp));
+  return diff;
+}
+
 uint64_t RecordCounters::total_exits() const {
   uint64_t n = 0;
   for (const auto& [reason, count] : exits) n += count;

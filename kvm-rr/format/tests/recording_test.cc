@@ -99,6 +99,14 @@ TEST(Recording, MetaRoundTrip) {
   EXPECT_TRUE(reader->end().complete);
 }
 
+TEST(Recording, MachineDifferencesNameTheOptionToGive) {
+  RecordingMeta m = sample_meta();
+  EXPECT_EQ(machine_differences(m, "pc-i440fx-5.1", 1024, 2), "");
+  EXPECT_EQ(machine_differences(m, "q35", 512, 1),
+            "machine type pc-i440fx-5.1 (-machine pc-i440fx-5.1), not q35; 1024 MiB of RAM (-m 1024), not 512; "
+            "2 vCPUs (-smp 2), not 1");
+}
+
 TEST(Recording, BadCountersAreNamed) {
   TempDir dir;
   auto p = make_recording(dir);

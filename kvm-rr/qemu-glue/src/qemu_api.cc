@@ -445,16 +445,8 @@ int replay_finish(KvmrrGuestReadFn read, void* opaque) {
 
 int replay_check_machine(const char* machine, uint64_t memory_mb, uint32_t smp, char* err, size_t err_size) {
   try {
-    kvmrr::RecordingMeta m = kvmrr::Recording::open(g_replay_dir).meta();
-    std::string diff;
-    auto differs = [&](const std::string& what) { diff += (diff.empty() ? "" : "; ") + what; };
-    if (!m.machine.empty() && machine && m.machine != machine) {
-      differs(fmt::format("machine type {} (-machine {}), not {}", m.machine, m.machine, machine));
-    }
-    if (m.memory_mb && m.memory_mb != memory_mb) {
-      differs(fmt::format("{} MiB of RAM (-m {}), not {}", m.memory_mb, m.memory_mb, memory_mb));
-    }
-    if (m.smp != smp) differs(fmt::format("{} vCPUs (-smp {}), not {}", m.smp, m.smp, smp));
+    std::string diff =
+        kvmrr::machine_differences(kvmrr::Recording::open(g_replay_dir).meta(), machine ? machine : "", memory_mb, smp);
     if (diff.empty()) return 0;
     set_error(err, err_size, "this machine is not the recording's: it had " + diff);
   } catch (const std::exception& e) {

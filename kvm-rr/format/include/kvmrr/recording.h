@@ -97,6 +97,11 @@ struct RecordingMeta {
   static RecordingMeta from_json(const nlohmann::json& j, const std::filesystem::path& file);
 };
 
+// How a replaying machine (QEMU's machine type name, RAM in MiB, vCPUs) differs from the
+// recording's, each difference with the option that gives the recording's value ("1024 MiB
+// of RAM (-m 1024), not 512"), joined by "; "; empty when it is the same machine.
+std::string machine_differences(const RecordingMeta& m, const std::string& machine, uint64_t memory_mb, uint32_t smp);
+
 class Recording {
  public:
   static constexpr const char* kMetaFile = "meta.json";
