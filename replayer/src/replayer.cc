@@ -90,13 +90,39 @@ bool Replayer::ended() {
 }
 
 Replayer::Step Replayer::my_turn(uint32_t vcpu) {
-  if (ended()) return Step::Stop;
+  if (!apply_between() || ended()) return Step::Stop;
   return session_.peek()->vcpu == vcpu ? Step::Continue : Step::Wait;
 }
 
 int Replayer::turn() {
+  if (!apply_between()) return -1;
   const Event* e = session_.peek();
   return e ? static_cast<int>(e->vcpu) : -1;
+}
+
+static bool is_between_write(const Event* e) {
+  return e && e->type == EventType::Dma && e->nargs >= 4 && DmaTiming(e->args[arg::kInIo]) == DmaTiming::Between;
+}
+
+// Made while the main loop held the guest's kernel token: after the last holder's records and
+// before the next holder's, which is where replay stands when the write reaches the log's head.
+bool Replayer::apply_between() {
+  for (const Event* e; is_between_write(e = session_.peek());) {
+    if (!ram_write_) {
+      session_.diverge_here("a device write made while no vCPU ran kernel code comes before replay began", e->vcpu,
+                            nullptr);
+      return false;
+    }
+    if (ram_write_(e->args[arg::kRamAddr], e->data.data(), e->data.size()) != 0) {
+      session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
+                                        "the replaying machine's RAM",
+                                        e->data.size(), e->args[arg::kRamAddr]),
+                            e->vcpu, nullptr);
+      return false;
+    }
+    session_.take();
+  }
+  return true;
 }
 
 Replayer::Step Replayer::stop_if_diverged() {
@@ -454,6 +480,7 @@ static const char* dma_when(DmaTiming during_io) {
   return during_io == DmaTiming::InAccess    ? " (inside a device access)"
          : during_io == DmaTiming::BeforeRun ? " (before the vCPU ran)"
          : during_io == DmaTiming::InUser    ? " (in user mode)"
+         : during_io == DmaTiming::Between   ? " (no vCPU in the kernel)"
                                              : "";
 }
 
@@ -468,11 +495,14 @@ static bool dma_due_at(DmaTiming made, DmaTiming at) {
     case DmaTiming::AtSyncPoint: return made == DmaTiming::AtSyncPoint;
     case DmaTiming::InUser: return made == DmaTiming::AtSyncPoint || made == DmaTiming::InUser;
     case DmaTiming::BeforeRun: return false;
+    case DmaTiming::Between: return false;
   }
   return false;
 }
 
 Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming during_io, const RamWrite& write) {
+  if (!ram_write_) ram_write_ = write;
+  if (during_io != DmaTiming::BeforeRun && !apply_between()) return Step::Stop;
   if (const Event* head = session_.peek(); head && head->vcpu != vcpu) {
     // Another vCPU's event is next: wait if this vCPU's next one is a device write due here.
     if (during_io == DmaTiming::BeforeRun) return Step::Continue;
@@ -483,6 +513,10 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
   }
   for (const Event* e;
        (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) && e->vcpu == vcpu;) {
+    if (is_between_write(e)) {
+      if (!apply_between()) return Step::Stop;
+      continue;
+    }
     DmaTiming made = DmaTiming(e->args[arg::kInIo]);
     if (during_io == DmaTiming::BeforeRun) {
       // Replay begins: only what devices wrote before the vCPU first ran.

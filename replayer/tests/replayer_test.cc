@@ -340,6 +340,44 @@ TEST(Replayer, DeviceWriteAfterADescheduleWaitsWithTheVcpuParked) {
   EXPECT_FALSE(r.session().divergence());
 }
 
+// Several vCPUs under KVM: the main loop wrote while it held the guest's kernel token, after
+// vCPU 0 left the kernel and before vCPU 1 entered it. Replay writes it when it reaches the
+// log's head, whichever vCPU asks first; the event's vcpu and sync say nothing.
+TEST(Replayer, DeviceWriteMadeWithNoVcpuInTheKernelIsDoneWhereTheLogHasIt) {
+  TempDir d;
+  RecordingBuilder b(d);
+  const uint8_t dev[] = {0x42, 0x43};
+  b->log_interrupt(0, regs_at(0xffffffff81000030), 0xec, 9);
+  b->log_dma(0, 77, DmaTiming::Between, 0x6000, dev, sizeof dev);
+  b->log_interrupt(1, regs_at(0x401000), 0xec, 4);
+  Replayer r(b.finish(), KVMRR_FAKE_VMLINUX);
+  SyncCheck sync;
+  Memory ram;
+  ASSERT_EQ(r.dma(0, 0, DmaTiming::BeforeRun, ram.writer()), Step::Continue) << r.session().report();
+  EXPECT_EQ(r.turn(), 0);
+  ASSERT_EQ(sync(r, 0, regs_at(0xffffffff81000030), 9, true), Step::Continue) << r.session().report();
+  ASSERT_EQ(r.interrupt(0, regs_at(0xffffffff81000030), 0xec), Step::Continue) << r.session().report();
+  EXPECT_TRUE(ram.writes.empty());
+  // Asking whose turn it is does the write, and names vCPU 1, not the write's vCPU 0.
+  EXPECT_EQ(r.turn(), 1);
+  EXPECT_EQ(ram.writes[0x6000], "\x42\x43");
+  ASSERT_EQ(r.dma(1, 4, DmaTiming::InUser, ram.writer()), Step::Continue) << r.session().report();
+  EXPECT_FALSE(r.session().divergence());
+
+  // Reached first by a vCPU's own hook (no turn() between), the write is done there too.
+  TempDir d2;
+  RecordingBuilder b2(d2);
+  b2->log_dma(1, 0, DmaTiming::Between, 0x6000, dev, sizeof dev);
+  b2->log_interrupt(0, regs_at(0x401000), 0xec, 4);
+  Replayer r2(b2.finish(), KVMRR_FAKE_VMLINUX);
+  Memory ram2;
+  ASSERT_EQ(r2.dma(0, 0, DmaTiming::BeforeRun, ram2.writer()), Step::Continue) << r2.session().report();
+  EXPECT_TRUE(ram2.writes.empty());
+  ASSERT_EQ(r2.dma(0, 4, DmaTiming::InUser, ram2.writer()), Step::Continue) << r2.session().report();
+  EXPECT_EQ(ram2.writes[0x6000], "\x42\x43");
+  EXPECT_FALSE(r2.session().divergence());
+}
+
 // Under TCG a device may write while the vCPU that ran last has gone on from its sync point
 // (a return to user mode's yield window, say) into user mode. Replay must not hold the vCPU
 // at that sync point for the write: the recorded vCPU ran the rest of its way out of the

@@ -24,7 +24,7 @@ for smp in 2 4; do
   rec=$WORK/out/smp$smp
   [ "$(cat "$WORK/out/smp$smp.status")" = 0 ] ||
     { # A stall report's head (holder, each vCPU's state) first: the stacks after it are long.
-      grep -m 1 -A 8 "has not changed hands" "$WORK/out/smp$smp.out" || true
+      grep -m 1 -A 8 "no vCPU exited nor" "$WORK/out/smp$smp.out" || true
       tail -n 40 "$WORK/out/smp$smp.out"
       fail "record --accel kvm --smp $smp: exit $(cat "$WORK/out/smp$smp.status")"; }
   check_smp_recording "kvm-smp$smp" kvm "$smp" "$WORK/out/smp$smp.out" "$rec"

@@ -41,7 +41,8 @@ kvmrr::Regs to_regs(const KvmrrRegs* r) {
 static_assert(uint32_t(kvmrr::DmaTiming::AtSyncPoint) == KVMRR_DMA_AT_SYNC_POINT &&
               uint32_t(kvmrr::DmaTiming::InAccess) == KVMRR_DMA_IN_ACCESS &&
               uint32_t(kvmrr::DmaTiming::BeforeRun) == KVMRR_DMA_BEFORE_RUN &&
-              uint32_t(kvmrr::DmaTiming::InUser) == KVMRR_DMA_IN_USER);
+              uint32_t(kvmrr::DmaTiming::InUser) == KVMRR_DMA_IN_USER &&
+              uint32_t(kvmrr::DmaTiming::Between) == KVMRR_DMA_BETWEEN);
 static_assert(uint32_t(kvmrr::UserEntry::Kind::Syscall) == KVMRR_ENTRY_SYSCALL &&
               uint32_t(kvmrr::UserEntry::Kind::Exception) == KVMRR_ENTRY_EXCEPTION &&
               uint32_t(kvmrr::UserEntry::Kind::Interrupt) == KVMRR_ENTRY_INTERRUPT);

@@ -104,6 +104,9 @@ class Replayer {
   bool ended();
   // Continue when the log's next event is vcpu's, Wait when another's, Stop at the end.
   Step my_turn(uint32_t vcpu);
+  // Device writes made while no vCPU ran kernel code (DmaTiming::Between) at the log's head:
+  // done now, by whichever vCPU asks, with the RAM writer the last dma() call passed.
+  bool apply_between();
   Step stop_if_diverged();
   Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size, uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
@@ -133,6 +136,7 @@ class Replayer {
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;
   bool log_ended_ = false;
+  RamWrite ram_write_;  // QEMU's RAM writer, from the first dma() (the snapshot's writes)
   std::chrono::steady_clock::time_point started_, last_progress_;
 };
 

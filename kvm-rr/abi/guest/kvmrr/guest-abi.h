@@ -28,7 +28,7 @@ typedef uint32_t kvmrr_u32;
 typedef uint64_t kvmrr_u64;
 #endif
 
-#define KVMRR_GUEST_ABI_VERSION 8
+#define KVMRR_GUEST_ABI_VERSION 9
 #define KVMRR_MAX_VCPUS 8
 #define KVMRR_RING_MAGIC 0x5252524b /* "KRRR" */
 
@@ -43,9 +43,12 @@ typedef uint64_t kvmrr_u64;
  */
 #define KVMRR_YIELD_TO_USER 1
 /*
- * 8-bit write, only while ring flags has KVMRR_RING_ANNOUNCE_KERNEL: KVMRR_KERNEL_ENTER as
- * the first thing a kernel entry from user mode logs, KVMRR_KERNEL_LEAVE as the last thing
- * the kernel does before it returns to user mode.
+ * 8-bit write. With KVMRR_RING_KERNEL_TOKEN: KVMRR_KERNEL_ENTER when a kernel entry from user
+ * mode finds the kernel token taken or waited for (QEMU gives it to this vCPU before the
+ * write completes), KVMRR_KERNEL_LEAVE after a return to user mode gave it back while QEMU
+ * threads wait for it. Neither is a sync point: whether the guest writes depends on timing.
+ * (Format 2 recordings, KVMRR_RING_ANNOUNCE_KERNEL: every entry and return wrote, and each
+ * write was a sync point.)
  */
 #define KVMRR_PORT_KERNEL 0x5a3
 #define KVMRR_KERNEL_LEAVE 0
@@ -90,7 +93,24 @@ struct kvmrr_ring {
      */
     kvmrr_u64 recorder_text_start;
     kvmrr_u64 recorder_text_end;
+    /*
+     * Several vCPUs under KVM (KVMRR_RING_KERNEL_TOKEN): the kernel token, which keeps one
+     * vCPU at a time in kernel code and so one order of the kernel's inputs (the ring's).
+     * kernel_owner is KVMRR_OWNER_NONE, a vCPU index, or KVMRR_OWNER_QEMU (its main loop,
+     * which runs devices only then, or at a holder's sync point). A kernel entry from user
+     * mode takes it with a compare-and-swap, and a return to user mode gives it back, with no
+     * exit while kernel_waiters is 0; kernel_waiters counts QEMU threads that wait for it
+     * (and, from the snapshot, vCPUs caught in kernel mode that have not run yet): then
+     * entries ask QEMU (KVMRR_KERNEL_ENTER) and returns tell it (KVMRR_KERNEL_LEAVE). QEMU
+     * changes the owner word only with atomic operations, and gives or takes it on a vCPU's
+     * behalf only while that vCPU is stopped at an exit. Replay ignores both words.
+     */
+    kvmrr_u32 kernel_owner;
+    kvmrr_u32 kernel_waiters;
 };
+
+#define KVMRR_OWNER_NONE 0xffffffffu
+#define KVMRR_OWNER_QEMU 0xfffffffeu
 
 /*
  * Several vCPUs under KVM run user code in parallel, and QEMU lets one at a time run kernel
@@ -99,6 +119,8 @@ struct kvmrr_ring {
  * sees the mode switches itself) the kernel writes nothing there.
  */
 #define KVMRR_RING_ANNOUNCE_KERNEL 1
+/* Several vCPUs under KVM since format 3: the kernel token in the ring (kernel_owner). */
+#define KVMRR_RING_KERNEL_TOKEN 2
 
 #define KVMRR_PENDING_IRQ 1
 #define KVMRR_PENDING_SYNC 2

@@ -16,6 +16,8 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  15: KVMRR_DMA_BETWEEN (a device write made while no vCPU ran kernel code: several vCPUs
+ *      under KVM, the main loop holding the guest's kernel token).
  *  14: record_identify_kernel (the guest kernel's build-id and banner from its memory),
  *      replay_check_machine (-kernel-replay by hand on another machine says what differs).
  *  13: record_counts (exits by reason, hand-overs; meta.json's counters).
@@ -32,7 +34,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 14
+#define KVMRR_QEMU_ABI_VERSION 15
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -86,12 +88,15 @@ typedef struct KvmrrRecordInfo {
  * its own port or MMIO access (IN_ACCESS); after the snapshot before it ran (BEFORE_RUN);
  * in user mode, past its last kernel sync point (IN_USER: replay writes it when the vCPU
  * is about to enter the kernel again, not at that sync point, from which the recorded
- * vCPU had run on through the rest of its way back to user mode).
+ * vCPU had run on through the rest of its way back to user mode); made while no vCPU ran
+ * kernel code at all (BETWEEN: several vCPUs under KVM, QEMU's main loop holding the guest's
+ * kernel token; replay writes it where the log has it, whichever vCPU comes next).
  */
 #define KVMRR_DMA_AT_SYNC_POINT 0
 #define KVMRR_DMA_IN_ACCESS 1
 #define KVMRR_DMA_BEFORE_RUN 2
 #define KVMRR_DMA_IN_USER 3
+#define KVMRR_DMA_BETWEEN 4
 
 /* Register state of a vCPU at an event, for the event's RIP and register digest. */
 

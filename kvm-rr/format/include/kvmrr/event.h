@@ -37,8 +37,10 @@ inline constexpr uint8_t kFirstEventType = 1;
 // Where the vCPU was when a device wrote guest RAM (a Dma or Pte event's in_io; the numbers
 // are in recordings): parked in kernel mode at its sync point, or halted; inside its own port
 // or MMIO access; after the snapshot before it ran; in user mode past its last kernel sync
-// point (replay writes it when the vCPU next enters the kernel).
-enum class DmaTiming : uint32_t { AtSyncPoint = 0, InAccess = 1, BeforeRun = 2, InUser = 3 };
+// point (replay writes it when the vCPU next enters the kernel); while no vCPU ran kernel code
+// (several vCPUs under KVM: the main loop held the guest's kernel token; replay writes it where
+// the log has it, whichever vCPU is next; the event's vcpu and sync say nothing).
+enum class DmaTiming : uint32_t { AtSyncPoint = 0, InAccess = 1, BeforeRun = 2, InUser = 3, Between = 4 };
 
 inline constexpr uint8_t kLastEventType = 14;
 inline constexpr size_t kMaxEventArgs = 6;

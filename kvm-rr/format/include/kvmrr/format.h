@@ -7,6 +7,10 @@ namespace kvmrr {
 // alike (kOldestFormatVersion on).
 //  2: device writes made while the vCPU was in user mode say so (in_io 3, DmaTiming::InUser);
 //     version 1 logged them as made at its last sync point.
-inline constexpr uint32_t kFormatVersion = 2;
+//  3: several vCPUs under KVM keep the kernel's order in the guest (the kernel token in the
+//     ring): device writes made while no vCPU ran kernel code (in_io 4, DmaTiming::Between),
+//     and the guest's writes to KVMRR_PORT_KERNEL are no sync points (replay reads that from
+//     the ring's flags, so version 2's multi-core KVM recordings replay as before).
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kOldestFormatVersion = 1;
 }  // namespace kvmrr
