@@ -59,15 +59,31 @@ std::string describe_data(const Event& e) {
   return s;
 }
 
+// The guest's clock while recording: the TSC when the front end told the guest its frequency
+// (under KVM; it then advances with the host whatever the recorder delays), else whatever the
+// guest chose, often jiffies, which advance only as timer ticks reach the guest.
+std::string guest_clock(const RecordingMeta& m) {
+  for (const std::string& arg : m.command_line) {
+    size_t at = arg.find("tsc_early_khz=");
+    if (at == std::string::npos) continue;
+    size_t end = arg.find(' ', at);
+    return fmt::format("tsc ({}), with the host's", arg.substr(at, end == std::string::npos ? end : end - at));
+  }
+  return "not told the TSC's rate: jiffies if it found no other, advancing with the ticks above";
+}
+
 // What the recorder counted (meta.json "counters"), with the ratios that judge a recording's
-// cost: exits per kernel entry, and interrupts and timer ticks per host second.
-void print_counters(std::ostream& out, const RecordCounters& c) {
+// cost: exits per kernel entry, and interrupts and timer ticks per host second (and per vCPU:
+// the guest's tick rate, 100 Hz for kvm-rr's kernel, when nothing starves it).
+void print_counters(std::ostream& out, const RecordCounters& c, const RecordingMeta& m) {
   auto per_second = [&](uint64_t n) { return c.host_seconds > 0 ? n / c.host_seconds : 0.0; };
   fmt::print(out, "host_seconds: {:.3f}\n", c.host_seconds);
   fmt::print(out, "kernel_entries: {} (syscalls {}, exceptions {}, interrupts in user mode {})\n", c.kernel_entries(),
              c.syscalls, c.exceptions, c.user_interrupts);
   fmt::print(out, "interrupts_per_second: {:.1f}\n", per_second(c.interrupts));
   fmt::print(out, "timer_interrupts_per_second: {:.1f}\n", per_second(c.timer_interrupts));
+  if (m.smp) fmt::print(out, "timer_interrupts_per_vcpu_second: {:.1f}\n", per_second(c.timer_interrupts) / m.smp);
+  fmt::print(out, "guest_clock: {}\n", guest_clock(m));
   std::string reasons;
   for (const auto& [reason, n] : c.exits) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
   fmt::print(out, "exits: {}{}\n", c.total_exits(), reasons.empty() ? "" : " (" + reasons + ")");
@@ -128,9 +144,11 @@ class DumpCommand : public Command {
     std::optional<RecordingError> failure;
     StreamEnd end;
     std::optional<RecordCounters> counters;
+    RecordingMeta meta;
     try {
       Recording rec = Recording::open(dir);
       counters = rec.meta().counters;
+      meta = rec.meta();
       std::unique_ptr<Vmlinux> vmlinux;
       if (list) vmlinux = kernel_for(rec, vmlinux_arg, err);
       auto reader = rec.open_events();
@@ -160,7 +178,7 @@ class DumpCommand : public Command {
     // The event stream on disk (compressed) and its events before compression.
     fmt::print(out, "stream_bytes: {}\n", end.file_bytes);
     fmt::print(out, "raw_bytes: {}\n", end.raw_bytes);
-    if (counters) print_counters(out, *counters);
+    if (counters) print_counters(out, *counters, meta);
     if (failure) {
       fmt::print(out, "status: {}\n", to_string(failure->kind()));
       fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(), end.events);

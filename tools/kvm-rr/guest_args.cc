@@ -101,11 +101,13 @@ std::optional<GuestMachine> prepare_guest(std::string_view name, const GuestArgs
     }
   }
   GuestOptions guest = args.guest;
-  if (guest.accel == "kvm" && guest.smp == 1) {
+  if (guest.accel == "kvm") {
     // Without it the guest may find no way to calibrate its TSC (the nested lab has no PIT it
-    // can trust and no HPET) and keep time by jiffies: a clock as coarse as its tick. Under
-    // KVM the guest's TSC runs at the host's rate; every TSC read is logged, so replay sees
-    // the same clock. One vCPU only: several vCPUs' TSCs are not known to agree.
+    // can trust and no HPET) and keep time by jiffies: a clock as coarse as its tick, which
+    // with several vCPUs advances only as ticks reach sync points. Under KVM the guest's TSC
+    // runs at the host's rate, and KVM starts a VM's vCPUs on one TSC (tsc=reliable skips the
+    // boot-time warp check, which vCPUs time-sharing one host CPU fail); every TSC read is
+    // logged, so replay sees the same clock.
     if (auto khz = kvm_tsc_khz()) guest.tsc_khz = *khz;
   }
   try {
