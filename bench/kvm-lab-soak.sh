@@ -72,8 +72,8 @@ for p in $PLAN; do
   done
 done
 
+[ -f "$out" ] || printf '# KVM multi-core soak (through tools/kvm-lab)\n\nWritten by `bench/kvm-lab-soak.sh`; newest run last.\n' >"$out"
 {
-  [ -f "$out" ] || printf '# KVM multi-core soak (through tools/kvm-lab)\n\nWritten by `bench/kvm-lab-soak.sh`; newest run last.\n'
   echo
   echo "## $(date -u +%Y-%m-%d), commit $(git -C "$ROOT" rev-parse --short HEAD): $ok of $total replayed"
   echo
