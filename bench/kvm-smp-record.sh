@@ -90,7 +90,7 @@ pick() { awk -v s="$1" -v m="$2" -v w="$3" -v c="$4" '$1 == s && $2 == m && $3 =
 mkdir -p "$here/results"
 # Earlier runs stay below the new one.
 earlier=""
-[ -f "$out" ] && earlier=$(tail -n +2 "$out")
+[ -f "$out" ] && earlier=$(tail -n +2 "$out" | grep -vx "# Earlier runs")
 {
   echo "# Multi-core recording under KVM (through tools/kvm-lab)"
   echo
