@@ -144,3 +144,9 @@ run "$KVMRR" record --smp 9 -o "$WORK/smp9" -- true 2>"$WORK/smp9.err"
 expect_contains "$WORK/smp9.err" "--smp must be between 1 and 8"
 [ ! -e "$WORK/smp9/meta.json" ] || fail "record --smp 9 left a recording"
 pass "record --smp 9 refused before booting"
+# Under KVM too, before the KVM diagnosis (which would otherwise speak first on a host whose
+# KVM is missing or software).
+run "$KVMRR" record --accel kvm --smp 9 -o "$WORK/kvm9" -- true 2>"$WORK/kvm9.err"
+[ "$status" = 2 ] || fail "record --accel kvm --smp 9: exit $status, expected 2"
+expect_contains "$WORK/kvm9.err" "--smp must be between 1 and 8"
+pass "record --accel kvm --smp 9 names the bad value"

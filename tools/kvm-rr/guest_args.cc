@@ -39,8 +39,9 @@ bool parse_guest_args(std::string_view name, const std::vector<std::string>& arg
   }
   out.guest.accel = o.text("--accel", out.guest.accel);
   out.guest.memory_mb = o.number("-m", out.guest.memory_mb);
-  if (o.number("--smp", out.guest.smp) > 4096) {
-    fmt::print(err, "kvm-rr {}: --smp {} is not a vCPU count\n", name, o.number("--smp", 0));
+  // Here, before the KVM diagnosis: a bad value is named whatever the host's KVM is.
+  if (uint64_t smp = o.number("--smp", out.guest.smp); smp < 1 || smp > 8) {
+    fmt::print(err, "kvm-rr {}: --smp must be between 1 and 8 (not {})\n", name, smp);
     return false;
   }
   out.guest.smp = uint32_t(o.number("--smp", out.guest.smp));
