@@ -113,15 +113,22 @@ bool Replayer::apply_between() {
                             nullptr);
       return false;
     }
-    if (ram_write_(e->args[arg::kRamAddr], e->data.data(), e->data.size()) != 0) {
-      session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
-                                        "the replaying machine's RAM",
-                                        e->data.size(), e->args[arg::kRamAddr]),
-                            e->vcpu, nullptr);
-      return false;
-    }
-    session_.take();
+    if (!write_logged(*e, ram_write_, e->vcpu)) return false;
   }
+  return true;
+}
+
+// Writes the log's next device write (e, its head) into RAM and consumes it; false, with the
+// divergence said, when it does not fit the replaying machine's RAM.
+bool Replayer::write_logged(const Event& e, const RamWrite& write, uint32_t vcpu) {
+  if (write(e.args[arg::kRamAddr], e.data.data(), e.data.size()) != 0) {
+    session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
+                                      "the replaying machine's RAM",
+                                      e.data.size(), e.args[arg::kRamAddr]),
+                          vcpu, nullptr);
+    return false;
+  }
+  session_.take();
   return true;
 }
 
@@ -539,14 +546,7 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
         return Step::Stop;
       }
     }
-    if (write(e->args[arg::kRamAddr], e->data.data(), e->data.size()) != 0) {
-      session_.diverge_here(fmt::format("the logged device write of {} bytes at RAM address {:#x} does not fit "
-                                        "the replaying machine's RAM",
-                                        e->data.size(), e->args[arg::kRamAddr]),
-                            vcpu, nullptr);
-      return Step::Stop;
-    }
-    session_.take();
+    if (!write_logged(*e, write, vcpu)) return Step::Stop;
   }
   return stop_if_diverged();
 }

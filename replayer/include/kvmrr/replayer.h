@@ -107,6 +107,7 @@ class Replayer {
   // Device writes made while no vCPU ran kernel code (DmaTiming::Between) at the log's head:
   // done now, by whichever vCPU asks, with the RAM writer the last dma() call passed.
   bool apply_between();
+  bool write_logged(const Event& e, const RamWrite& write, uint32_t vcpu);
   Step stop_if_diverged();
   Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size, uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
