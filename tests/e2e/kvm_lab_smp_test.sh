@@ -33,5 +33,11 @@ for smp in 2 4; do
   grep -q '"format_version": 3' "$rec/meta.json" || fail "kvm-smp$smp: not a format 3 recording"
   # The guest kept time with the TSC, told its rate, not with jiffies (issue 22).
   expect_contains "$WORK/smp$smp.dump" "guest_clock: tsc (tsc_early_khz="
+  # ... and its clock kept the host's pace (a starved or stopped clock shows well below 1;
+  # the span of the kernel's TSC reads is inside the recording, so a little under 1).
+  ratio=$(sed -n 's/^guest_clock_ratio: \([0-9.]*\).*/\1/p' "$WORK/smp$smp.dump")
+  [ -n "$ratio" ] || fail "kvm-smp$smp: dump printed no guest_clock_ratio"
+  awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5 && r <= 1.05) }' ||
+    fail "kvm-smp$smp: guest_clock_ratio $ratio: the guest's TSC did not keep the host's pace"
   replay_whole "kvm-smp$smp" "$rec"
 done

@@ -1,6 +1,8 @@
 // kvm-rr dump: what a recording holds, and whether all of it is readable.
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -59,23 +61,50 @@ std::string describe_data(const Event& e) {
   return s;
 }
 
-// The guest's clock while recording: the TSC when the front end told the guest its frequency
-// (under KVM; it then advances with the host whatever the recorder delays), else whatever the
-// guest chose, often jiffies, which advance only as timer ticks reach the guest.
-std::string guest_clock(const RecordingMeta& m) {
+// The guest TSC's rate in kHz when the front end told the guest (under KVM), else 0.
+uint64_t told_tsc_khz(const RecordingMeta& m) {
   for (const std::string& arg : m.command_line) {
     size_t at = arg.find("tsc_early_khz=");
-    if (at == std::string::npos) continue;
-    size_t end = arg.find(' ', at);
-    return fmt::format("tsc ({}), with the host's", arg.substr(at, end == std::string::npos ? end : end - at));
+    if (at != std::string::npos) return std::strtoull(arg.c_str() + at + strlen("tsc_early_khz="), nullptr, 10);
   }
-  return "not told the TSC's rate: jiffies if it found no other, advancing with the ticks above";
+  return 0;
+}
+
+// The first and last TSC values the guest kernel read (rdtsc events), for the clock ratio.
+struct TscSpan {
+  std::optional<uint64_t> first, last;
+  void add(const Event& e) {
+    if (e.type != EventType::Rdtsc) return;
+    uint64_t v = e.args[arg::kValue];
+    if (!first) first = v;
+    last = v;
+  }
+};
+
+// The guest's clock while recording: the TSC when the front end told the guest its frequency
+// (under KVM; it then advances with the host whatever the recorder delays), else whatever the
+// guest chose, often jiffies, which advance only as timer ticks reach the guest. The ratio is
+// measured, not assumed: how far the TSC the guest kernel read advanced, against the host
+// seconds of the recording (a little under 1 when the guest kept host time: the first and
+// last reads are inside the recording, not at its ends).
+void print_guest_clock(std::ostream& out, const RecordingMeta& m, const RecordCounters& c, const TscSpan& tsc) {
+  uint64_t khz = told_tsc_khz(m);
+  if (!khz) {
+    fmt::print(out, "guest_clock: not told the TSC's rate: jiffies if it found no other, advancing with the ticks above\n");
+    return;
+  }
+  fmt::print(out, "guest_clock: tsc (tsc_early_khz={}), with the host's\n", khz);
+  if (tsc.first && *tsc.last > *tsc.first && c.host_seconds > 0) {
+    double guest_seconds = double(*tsc.last - *tsc.first) / (double(khz) * 1000.0);
+    fmt::print(out, "guest_clock_ratio: {:.3f} (the guest kernel's TSC reads span {:.3f} s of {:.3f} host s)\n",
+               guest_seconds / c.host_seconds, guest_seconds, c.host_seconds);
+  }
 }
 
 // What the recorder counted (meta.json "counters"), with the ratios that judge a recording's
 // cost: exits per kernel entry, and interrupts and timer ticks per host second (and per vCPU:
 // the guest's tick rate, 100 Hz for kvm-rr's kernel, when nothing starves it).
-void print_counters(std::ostream& out, const RecordCounters& c, const RecordingMeta& m) {
+void print_counters(std::ostream& out, const RecordCounters& c, const RecordingMeta& m, const TscSpan& tsc) {
   auto per_second = [&](uint64_t n) { return c.host_seconds > 0 ? n / c.host_seconds : 0.0; };
   fmt::print(out, "host_seconds: {:.3f}\n", c.host_seconds);
   fmt::print(out, "kernel_entries: {} (syscalls {}, exceptions {}, interrupts in user mode {})\n", c.kernel_entries(),
@@ -83,7 +112,7 @@ void print_counters(std::ostream& out, const RecordCounters& c, const RecordingM
   fmt::print(out, "interrupts_per_second: {:.1f}\n", per_second(c.interrupts));
   fmt::print(out, "timer_interrupts_per_second: {:.1f}\n", per_second(c.timer_interrupts));
   if (m.smp) fmt::print(out, "timer_interrupts_per_vcpu_second: {:.1f}\n", per_second(c.timer_interrupts) / m.smp);
-  fmt::print(out, "guest_clock: {}\n", guest_clock(m));
+  print_guest_clock(out, m, c, tsc);
   std::string reasons;
   for (const auto& [reason, n] : c.exits) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
   fmt::print(out, "exits: {}{}\n", c.total_exits(), reasons.empty() ? "" : " (" + reasons + ")");
@@ -145,6 +174,7 @@ class DumpCommand : public Command {
     StreamEnd end;
     std::optional<RecordCounters> counters;
     RecordingMeta meta;
+    TscSpan tsc;
     try {
       Recording rec = Recording::open(dir);
       counters = rec.meta().counters;
@@ -156,6 +186,7 @@ class DumpCommand : public Command {
       try {
         while (reader->next(e)) {
           counts[e.type]++;
+          tsc.add(e);
           if (e.type == EventType::Dma) dma_bytes += e.data.size();
           if (list) fmt::print(out, "#{} {}\n", reader->index(), describe(e, vmlinux.get()));
           if (data && !e.data.empty()) fmt::print(out, "    {}\n", describe_data(e));
@@ -178,7 +209,7 @@ class DumpCommand : public Command {
     // The event stream on disk (compressed) and its events before compression.
     fmt::print(out, "stream_bytes: {}\n", end.file_bytes);
     fmt::print(out, "raw_bytes: {}\n", end.raw_bytes);
-    if (counters) print_counters(out, *counters, meta);
+    if (counters) print_counters(out, *counters, meta, tsc);
     if (failure) {
       fmt::print(out, "status: {}\n", to_string(failure->kind()));
       fmt::print(err, "kvm-rr dump: {} (the {} events before it were read)\n", failure->what(), end.events);
