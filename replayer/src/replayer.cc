@@ -268,6 +268,23 @@ Replayer::Step Replayer::interrupt(uint32_t vcpu, const Regs& regs, uint32_t vec
   return stop_if_diverged();
 }
 
+Replayer::Step Replayer::user_return(uint32_t vcpu, const Regs& regs) {
+  if (vcpu >= pending_return_.size()) pending_return_.resize(vcpu + 1);
+  pending_return_[vcpu] = PendingReturn{true, regs.gpr[0], regs.rip};
+  return Step::Continue;
+}
+
+void Replayer::note_entry(uint32_t vcpu, const Event& e) {
+  std::optional<uint64_t> pid = entry_pid(e);
+  uint64_t index = session_.consumed() - 1;
+  PendingReturn ret;
+  if (vcpu < pending_return_.size()) std::swap(ret, pending_return_[vcpu]);
+  if (!pid) return;
+  auto last = last_entry_of_task_.find(*pid);
+  if (ret.valid && last != last_entry_of_task_.end()) returns_.returns.push_back({last->second, ret.rax, ret.rip});
+  last_entry_of_task_[*pid] = index;
+}
+
 Replayer::Step Replayer::user_entry(uint32_t vcpu, UserEntry* entry) {
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
@@ -288,6 +305,7 @@ Replayer::Step Replayer::user_entry(uint32_t vcpu, UserEntry* entry) {
     default: entry->kind = UserEntry::Kind::Interrupt; break;
   }
   memcpy(entry->regs.data(), e->data.data(), sizeof entry->regs);
+  note_entry(vcpu, *e);
   kernel_entries_++;
   if (vcpu < entry_performed_.size()) entry_performed_[vcpu] = true;
   return fed(*e);
@@ -306,6 +324,7 @@ Replayer::Step Replayer::entry_logged(uint32_t vcpu, uint64_t sync_count, const 
   if (Step s = my_turn(vcpu); s != Step::Continue) return s;
   const Event* e = session_.expect_entry(vcpu);
   if (!e) return Step::Stop;
+  note_entry(vcpu, *e);
   kernel_entries_++;
   return fed(*e);
 }
@@ -645,6 +664,8 @@ int Replayer::finish(const GuestRead& read) {
     status = 2;
   }
   try {
+    returns_.events_replayed = v.events_replayed;
+    returns_.write(recording_.dir());
     v.write(recording_.dir());
   } catch (const RecordingError& e) {
     fprintf(stderr, "kvm-rr replay: %s\n", e.what());

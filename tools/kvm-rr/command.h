@@ -68,5 +68,6 @@ std::unique_ptr<Command> make_record_command();
 std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_replay_command();
 std::unique_ptr<Command> make_pmem_check_command();
+std::unique_ptr<Command> make_syscalls_command();
 
 }  // namespace kvmrr

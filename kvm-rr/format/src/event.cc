@@ -52,6 +52,13 @@ bool is_user_entry(const Event& e) {
          (e.type == EventType::Interrupt && e.nargs > arg::kUser && e.args[arg::kUser] == 1);
 }
 
+std::optional<uint64_t> entry_pid(const Event& e) {
+  if (!is_user_entry(e)) return std::nullopt;
+  size_t at = e.type == EventType::Syscall ? arg::kSyscallPid : arg::kEntryPid;
+  if (e.nargs <= at) return std::nullopt;
+  return e.args[at];
+}
+
 std::string describe(const Event& e, const Vmlinux* kernel) {
   const EventTypeInfo& info = event_type_info(e.type);
   std::string s = fmt::format("{} vcpu={} rip={:#x}", info.name, e.vcpu, e.rip);

@@ -15,6 +15,9 @@ TEST(Event, ArgumentPositionsMatchTheirNames) {
   };
   const Case cases[] = {
       {EventType::Syscall, arg::kVector, "nr"},
+      {EventType::Syscall, arg::kSyscallPid, "pid"},
+      {EventType::Exception, arg::kEntryPid, "pid"},
+      {EventType::Interrupt, arg::kEntryPid, "pid"},
       {EventType::Exception, arg::kVector, "vector"},
       {EventType::Exception, arg::kErrorCode, "error_code"},
       {EventType::Exception, arg::kCr2, "cr2"},

@@ -356,6 +356,9 @@ int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count,
 int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
   return replaying([&] { return g_replayer->interrupt(vcpu, to_regs(regs), vector); });
 }
+int replay_user_return(uint32_t vcpu, const KvmrrRegs* regs) {
+  return replaying([&] { return g_replayer->user_return(vcpu, to_regs(regs)); });
+}
 int replay_user_entry(uint32_t vcpu, KvmrrUserEntry* entry) {
   return replaying([&] {
     kvmrr::UserEntry e;
@@ -494,6 +497,7 @@ const KvmrrQemuApi kApi = {
     .record_counts = record_counts,
     .record_identify_kernel = record_identify_kernel,
     .replay_check_machine = replay_check_machine,
+    .replay_user_return = replay_user_return,
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 #include "kvmrr/replay_session.h"
+#include "kvmrr/user_returns.h"
 #include "kvmrr/vmlinux.h"
 
 namespace kvmrr {
@@ -73,6 +74,9 @@ class Replayer {
   Step mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
   Step sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted, int32_t* vector, bool* switched);
   Step interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector);
+  // The vCPU is back in user mode with these registers; user_entry() follows (maybe again,
+  // after a Wait). Its RAX is the return value of the entry its task made last.
+  Step user_return(uint32_t vcpu, const Regs& regs);
   Step user_entry(uint32_t vcpu, UserEntry* entry);
   Step entry_logged(uint32_t vcpu, uint64_t sync_count, const RamWrite& write);
   Step tsc(uint32_t vcpu, const Regs& regs, uint64_t rip, uint64_t* value);
@@ -134,6 +138,17 @@ class Replayer {
   Step write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind, uint64_t copy,
                           EventType type, const GuestWrite& write);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
+  // Returns to user mode (DIR/returns): per vCPU the registers of its last return not yet
+  // matched to an entry; per task its last entry from user mode, which that return ends
+  // (the task that returned on a vCPU is the one whose entry comes next there).
+  void note_entry(uint32_t vcpu, const Event& e);
+  struct PendingReturn {
+    bool valid = false;
+    uint64_t rax = 0, rip = 0;
+  };
+  std::vector<PendingReturn> pending_return_;
+  std::map<uint64_t, uint64_t> last_entry_of_task_;
+  UserReturns returns_;
   uint64_t total_events_ = 0;
   uint64_t kernel_entries_ = 0;
   bool log_ended_ = false;

@@ -16,6 +16,8 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  16: replay_user_return (the registers a vCPU returns to user mode with: system-call
+ *      return values for `kvm-rr syscalls`).
  *  15: KVMRR_DMA_BETWEEN (a device write made while no vCPU ran kernel code: several vCPUs
  *      under KVM, the main loop holding the guest's kernel token).
  *  14: record_identify_kernel (the guest kernel's build-id and banner from its memory),
@@ -34,7 +36,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 15
+#define KVMRR_QEMU_ABI_VERSION 16
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -362,6 +364,15 @@ typedef struct KvmrrQemuApi {
      */
     int (*replay_check_machine)(const char *machine, uint64_t memory_mb, uint32_t smp, char *err,
                                 size_t err_size);
+
+    /* Version 16. */
+    /*
+     * The vCPU is back in user mode (a SYSRET or IRET to CPL 3 ended its block), before
+     * replay_user_entry: regs are its registers there (RAX holds a system call's return
+     * value). Called again for the same return when replay_user_entry waits for the vCPU's
+     * turn; the library keeps the last. Returns KVMRR_REPLAY_CONTINUE.
+     */
+    int (*replay_user_return)(uint32_t vcpu, const KvmrrRegs *regs);
 } KvmrrQemuApi;
 
 /*

@@ -53,6 +53,7 @@ namespace arg {
 inline constexpr size_t kVector = 0;               // the syscall's nr too
 inline constexpr size_t kErrorCode = 1, kCr2 = 2;  // exception
 inline constexpr size_t kUser = 1, kIrqSync = 2;   // interrupt: taken in user mode; sync point
+inline constexpr size_t kSyscallPid = 1, kEntryPid = 3;  // the entering thread (entry_pid())
 // cfu, gfu
 inline constexpr size_t kUaddr = 0, kReadLen = 1, kKind = 2;
 // rdtsc, rdseed
@@ -97,6 +98,9 @@ struct Event {
 // A kernel entry from user mode: a syscall, an exception from user mode, or an interrupt
 // taken in user mode (args[1] == 1). Replay jumps from user mode straight to these.
 bool is_user_entry(const Event& e);
+// The thread (pid as ps shows it) that made a kernel entry from user mode; nullopt for other
+// events and for recordings older than the pid field.
+std::optional<uint64_t> entry_pid(const Event& e);
 
 class Vmlinux;
 
