@@ -90,7 +90,8 @@ struct TscSpan {
 void print_guest_clock(std::ostream& out, const RecordingMeta& m, const RecordCounters& c, const TscSpan& tsc) {
   uint64_t khz = told_tsc_khz(m);
   if (!khz) {
-    fmt::print(out, "guest_clock: not told the TSC's rate: jiffies if it found no other, advancing with the ticks above\n");
+    fmt::print(out,
+               "guest_clock: not told the TSC's rate: jiffies if it found no other, advancing with the ticks above\n");
     return;
   }
   fmt::print(out, "guest_clock: tsc (tsc_early_khz={}), with the host's\n", khz);

@@ -28,6 +28,7 @@
 #include "kvmrr/pmem_image.h"
 #include "kvmrr/pmem_log.h"
 #include "kvmrr/recording.h"
+#include "kvmrr/syscall_table.h"
 #include "kvmrr/vmlinux.h"
 #include "pmem_pass.h"
 
@@ -37,12 +38,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace pmem;
 
+// The guest kernel's name for it (passes/syscalls has the table).
 std::string syscall_name(uint64_t nr) {
-  static const std::map<uint64_t, const char*> names = {
-#include "syscall_names.inc"
-  };
-  auto it = names.find(nr);
-  return it != names.end() ? it->second : fmt::format("syscall {}", nr);
+  const SyscallInfo* info = syscall_info(nr);
+  return info ? std::string(info->name) : fmt::format("syscall {}", nr);
 }
 
 struct Options {

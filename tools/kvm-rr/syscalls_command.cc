@@ -91,7 +91,8 @@ class SyscallsCommand : public Command {
     std::set<std::string> names;
     for (const std::string& n : split_commas(o.text("--name"))) {
       if (!known_name(n)) {
-        fmt::print(err, "kvm-rr syscalls: --name {}: no x86_64 system call, exception or 'interrupt' has that name\n", n);
+        fmt::print(err, "kvm-rr syscalls: --name {}: no x86_64 system call, exception or 'interrupt' has that name\n",
+                   n);
         return kExitUsage;
       }
       names.insert(n);
@@ -119,7 +120,8 @@ class SyscallsCommand : public Command {
       if (returns) {
         std::optional<ReplayVerdict> verdict = ReplayVerdict::read(dir);
         if (verdict && verdict->result == ReplayVerdict::Result::Diverged) {
-          fmt::print(err, "kvm-rr syscalls: the replay that found the return values diverged at event {}: none after it\n",
+          fmt::print(err,
+                     "kvm-rr syscalls: the replay that found the return values diverged at event {}: none after it\n",
                      verdict->divergence ? verdict->divergence->event_index : returns->events_replayed);
         }
       }

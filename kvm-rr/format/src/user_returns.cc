@@ -49,7 +49,8 @@ std::optional<UserReturns> UserReturns::read(const std::filesystem::path& dir) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw RecordingError(RecordingError::Kind::Io, path, "cannot open");
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.size() < kHeader) throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", data.size());
+  if (data.size() < kHeader)
+    throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", data.size());
   if (memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
     throw RecordingError(RecordingError::Kind::Corrupt, path, "not a returns file (bad magic)", 0);
   }

@@ -36,17 +36,17 @@ std::string flag_names(uint64_t value, std::initializer_list<std::pair<uint64_t,
 }
 
 bool signed_type(std::string_view t) {
-  for (std::string_view s : {"int", "long", "pid_t", "off_t", "loff_t", "clockid_t", "timer_t", "key_serial_t",
-                             "key_t", "mqd_t", "rwf_t", "qid_t"}) {
+  for (std::string_view s : {"int", "long", "pid_t", "off_t", "loff_t", "clockid_t", "timer_t", "key_serial_t", "key_t",
+                             "mqd_t", "rwf_t", "qid_t"}) {
     if (t == s) return true;
   }
   return false;
 }
 
 bool thirty_two_bits(std::string_view t) {
-  for (std::string_view s : {"int", "unsigned int", "unsigned", "u32", "__u32", "uid_t", "gid_t", "pid_t", "umode_t",
-                             "clockid_t", "timer_t", "key_serial_t", "mqd_t", "qid_t", "rwf_t", "key_t", "old_uid_t",
-                             "old_gid_t", "__s32"}) {
+  for (std::string_view s :
+       {"int", "unsigned int", "unsigned", "u32", "__u32", "uid_t", "gid_t", "pid_t", "umode_t", "clockid_t", "timer_t",
+        "key_serial_t", "mqd_t", "qid_t", "rwf_t", "key_t", "old_uid_t", "old_gid_t", "__s32"}) {
     if (t == s) return true;
   }
   return false;
@@ -75,17 +75,32 @@ std::string format_return(std::string_view call, uint64_t rax) {
 std::string decode_open_flags(uint64_t flags) {
   static const char* const kAccess[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
   return flag_names(flags & ~3ull,
-                    {{00000100, "O_CREAT"}, {00000200, "O_EXCL"}, {00000400, "O_NOCTTY"}, {00001000, "O_TRUNC"},
-                     {00002000, "O_APPEND"}, {00004000, "O_NONBLOCK"}, {04010000, "O_SYNC"}, {00010000, "O_DSYNC"},
-                     {00020000, "O_ASYNC"}, {00040000, "O_DIRECT"}, {00100000, "O_LARGEFILE"},
-                     {020200000, "O_TMPFILE"}, {00200000, "O_DIRECTORY"}, {00400000, "O_NOFOLLOW"},
-                     {01000000, "O_NOATIME"}, {02000000, "O_CLOEXEC"}, {010000000, "O_PATH"}},
+                    {{00000100, "O_CREAT"},
+                     {00000200, "O_EXCL"},
+                     {00000400, "O_NOCTTY"},
+                     {00001000, "O_TRUNC"},
+                     {00002000, "O_APPEND"},
+                     {00004000, "O_NONBLOCK"},
+                     {04010000, "O_SYNC"},
+                     {00010000, "O_DSYNC"},
+                     {00020000, "O_ASYNC"},
+                     {00040000, "O_DIRECT"},
+                     {00100000, "O_LARGEFILE"},
+                     {020200000, "O_TMPFILE"},
+                     {00200000, "O_DIRECTORY"},
+                     {00400000, "O_NOFOLLOW"},
+                     {01000000, "O_NOATIME"},
+                     {02000000, "O_CLOEXEC"},
+                     {010000000, "O_PATH"}},
                     kAccess[flags & 3]);
 }
 
 std::string decode_mmap_prot(uint64_t prot) {
   if (prot == 0) return "PROT_NONE";
-  return flag_names(prot, {{1, "PROT_READ"}, {2, "PROT_WRITE"}, {4, "PROT_EXEC"}, {0x01000000, "PROT_GROWSDOWN"},
+  return flag_names(prot, {{1, "PROT_READ"},
+                           {2, "PROT_WRITE"},
+                           {4, "PROT_EXEC"},
+                           {0x01000000, "PROT_GROWSDOWN"},
                            {0x02000000, "PROT_GROWSUP"}});
 }
 
@@ -93,12 +108,20 @@ std::string decode_mmap_flags(uint64_t flags) {
   static const char* const kType[] = {"", "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE"};
   uint64_t type = flags & 0xf;
   std::string first = type < 4 ? kType[type] : fmt::format("{:#x}", type);
-  std::string rest = flag_names(flags & ~0xfull,
-                                {{0x10, "MAP_FIXED"}, {0x20, "MAP_ANONYMOUS"}, {0x40, "MAP_32BIT"},
-                                 {0x100, "MAP_GROWSDOWN"}, {0x800, "MAP_DENYWRITE"}, {0x1000, "MAP_EXECUTABLE"},
-                                 {0x2000, "MAP_LOCKED"}, {0x4000, "MAP_NORESERVE"}, {0x8000, "MAP_POPULATE"},
-                                 {0x10000, "MAP_NONBLOCK"}, {0x20000, "MAP_STACK"}, {0x40000, "MAP_HUGETLB"},
-                                 {0x80000, "MAP_SYNC"}, {0x100000, "MAP_FIXED_NOREPLACE"}});
+  std::string rest = flag_names(flags & ~0xfull, {{0x10, "MAP_FIXED"},
+                                                  {0x20, "MAP_ANONYMOUS"},
+                                                  {0x40, "MAP_32BIT"},
+                                                  {0x100, "MAP_GROWSDOWN"},
+                                                  {0x800, "MAP_DENYWRITE"},
+                                                  {0x1000, "MAP_EXECUTABLE"},
+                                                  {0x2000, "MAP_LOCKED"},
+                                                  {0x4000, "MAP_NORESERVE"},
+                                                  {0x8000, "MAP_POPULATE"},
+                                                  {0x10000, "MAP_NONBLOCK"},
+                                                  {0x20000, "MAP_STACK"},
+                                                  {0x40000, "MAP_HUGETLB"},
+                                                  {0x80000, "MAP_SYNC"},
+                                                  {0x100000, "MAP_FIXED_NOREPLACE"}});
   if (rest == "0x0") return first.empty() ? "0" : first;
   return first.empty() ? rest : first + "|" + rest;
 }
@@ -165,7 +188,8 @@ SyscallTracer::SyscallTracer(const UserReturns* returns, Emit emit) : emit_(std:
 void SyscallTracer::add(const Event& e, uint64_t index) {
   while (!open_.empty() && open_.begin()->first + kHorizon < index) {
     auto& [oldest, o] = *open_.begin();
-    if (std::optional<uint64_t> pid = entry_pid(o.entry); pid && unreturned_.count(*pid) && unreturned_[*pid] == oldest) {
+    if (std::optional<uint64_t> pid = entry_pid(o.entry);
+        pid && unreturned_.count(*pid) && unreturned_[*pid] == oldest) {
       unreturned_.erase(*pid);  // asleep that long, or killed without an exit call
     }
     close(oldest);
@@ -281,7 +305,8 @@ TracedEntry SyscallTracer::decode(uint64_t index, const Open& o) const {
     std::string_view n = exception_name(t.number);
     t.name = n.empty() ? fmt::format("exception_{}", t.number) : std::string(n);
     if (t.number == 14) t.args.push_back(fmt::format("addr={:#x}", e.args[arg::kCr2]));
-    if (e.args[arg::kErrorCode] || t.number == 14) t.args.push_back(fmt::format("error={:#x}", e.args[arg::kErrorCode]));
+    if (e.args[arg::kErrorCode] || t.number == 14)
+      t.args.push_back(fmt::format("error={:#x}", e.args[arg::kErrorCode]));
     t.args.push_back(fmt::format("ip={:#x}", e.rip));
     return t;
   }

@@ -67,14 +67,14 @@ TEST(SyscallTable, KnowsTheCallsOfTheGuestKernel) {
 TEST(SyscallTrace, OpenatReadAndTheirReturnsAsStraceShowsThem) {
   const uint64_t path = 0x7ffc1000, buf = 0x5000;
   std::vector<Event> ev = {
-      syscall(0, 257, 41, 0x401000, {uint64_t(-100), path, 02000000, 0}),      // 0
-      cfu(0, path, std::string("/etc/hostname\0", 14), KVMRR_UREAD_STRING),   // 1
-      syscall(0, 0, 41, 0x401100, {3, buf, 4096, 0}),                         // 2
-      syscall(0, 1, 41, 0x401200, {1, buf, 6, 0}),                            // 3
-      cfu(0, buf, "kvmrr\n", KVMRR_UREAD_COPY),                               // 4
-      syscall(0, 257, 41, 0x401000, {uint64_t(-100), path + 64, 0, 0}),       // 5
+      syscall(0, 257, 41, 0x401000, {uint64_t(-100), path, 02000000, 0}),    // 0
+      cfu(0, path, std::string("/etc/hostname\0", 14), KVMRR_UREAD_STRING),  // 1
+      syscall(0, 0, 41, 0x401100, {3, buf, 4096, 0}),                        // 2
+      syscall(0, 1, 41, 0x401200, {1, buf, 6, 0}),                           // 3
+      cfu(0, buf, "kvmrr\n", KVMRR_UREAD_COPY),                              // 4
+      syscall(0, 257, 41, 0x401000, {uint64_t(-100), path + 64, 0, 0}),      // 5
       cfu(0, path + 64, std::string("/nonexistent\0", 13), KVMRR_UREAD_STRING),
-      syscall(0, 231, 41, 0x401300, {0, 0, 0, 0}),                            // 7
+      syscall(0, 231, 41, 0x401300, {0, 0, 0, 0}),  // 7
   };
   UserReturns r;
   r.events_replayed = ev.size();
@@ -109,9 +109,9 @@ TEST(SyscallTrace, EntriesOfSeveralVcpusComeOutInEventOrderWithTheirOwnReads) {
 TEST(SyscallTrace, AWriteThatSleptGetsItsBytesThoughAnotherTasksReadWithTheSameAddressRunsThere) {
   const uint64_t buf = 0x7f0000;  // the pipe pair of one forked program: one address
   std::vector<Event> ev = {
-      syscall(1, 1, 54, 0x1000, {4, buf, 3, 0}),          // write: the pipe is full, it sleeps
-      syscall(1, 0, 57, 0x2000, {3, buf, 3, 0}),          // read on the same vCPU meanwhile
-      cfu(1, buf, "abc", KVMRR_UREAD_COPY),               // the writer, woken, copies
+      syscall(1, 1, 54, 0x1000, {4, buf, 3, 0}),  // write: the pipe is full, it sleeps
+      syscall(1, 0, 57, 0x2000, {3, buf, 3, 0}),  // read on the same vCPU meanwhile
+      cfu(1, buf, "abc", KVMRR_UREAD_COPY),       // the writer, woken, copies
       syscall(1, 1, 54, 0x1000, {4, buf, 3, 0}),
   };
   std::vector<TracedEntry> t = trace(ev, nullptr);

@@ -50,9 +50,9 @@ inline constexpr size_t kMaxEventArgs = 6;
 // checks every constant against the names table.
 namespace arg {
 // syscall (nr, pid), exception (vector, error_code, cr2, pid), interrupt (vector, user, sync, pid)
-inline constexpr size_t kVector = 0;               // the syscall's nr too
-inline constexpr size_t kErrorCode = 1, kCr2 = 2;  // exception
-inline constexpr size_t kUser = 1, kIrqSync = 2;   // interrupt: taken in user mode; sync point
+inline constexpr size_t kVector = 0;                     // the syscall's nr too
+inline constexpr size_t kErrorCode = 1, kCr2 = 2;        // exception
+inline constexpr size_t kUser = 1, kIrqSync = 2;         // interrupt: taken in user mode; sync point
 inline constexpr size_t kSyscallPid = 1, kEntryPid = 3;  // the entering thread (entry_pid())
 // cfu, gfu
 inline constexpr size_t kUaddr = 0, kReadLen = 1, kKind = 2;

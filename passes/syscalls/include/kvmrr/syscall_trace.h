@@ -22,16 +22,16 @@ struct TracedEntry {
   uint32_t vcpu = 0;
   std::optional<uint64_t> pid;
   Kind kind = Kind::Syscall;
-  uint64_t number = 0;               // system call number, exception or interrupt vector
-  std::string name;                  // "openat", "page_fault", "interrupt"
-  std::vector<std::string> args;     // decoded, in order
-  std::vector<uint64_t> raw_args;    // as the registers held them
-  uint64_t user_rip = 0;             // where user mode entered the kernel
+  uint64_t number = 0;             // system call number, exception or interrupt vector
+  std::string name;                // "openat", "page_fault", "interrupt"
+  std::vector<std::string> args;   // decoded, in order
+  std::vector<uint64_t> raw_args;  // as the registers held them
+  uint64_t user_rip = 0;           // where user mode entered the kernel
   // System calls: what replay saw the task return to user mode with.
-  std::optional<uint64_t> rax;       // nullopt: unknown (see note)
+  std::optional<uint64_t> rax;         // nullopt: unknown (see note)
   std::optional<uint64_t> resumed_at;  // set when user mode resumed elsewhere than user_rip
-  std::string result;                // "3", "-1 ENOENT", "0x7f00...", "?"
-  std::string note;                  // why a result is missing or odd; may be empty
+  std::string result;                  // "3", "-1 ENOENT", "0x7f00...", "?"
+  std::string note;                    // why a result is missing or odd; may be empty
 
   // "openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3", strace's form.
   std::string call_text() const;
@@ -67,10 +67,10 @@ class SyscallTracer {
 
   Emit emit_;
   bool have_returns_ = false;
-  uint64_t returns_through_ = 0;  // events the replay that wrote the returns went through
-  std::unordered_map<uint64_t, UserReturn> returns_;  // by entry index
-  std::map<uint64_t, Open> open_;                     // by index, until emitted
-  std::vector<std::optional<uint64_t>> current_;      // per vCPU: its last entry from user mode
+  uint64_t returns_through_ = 0;                       // events the replay that wrote the returns went through
+  std::unordered_map<uint64_t, UserReturn> returns_;   // by entry index
+  std::map<uint64_t, Open> open_;                      // by index, until emitted
+  std::vector<std::optional<uint64_t>> current_;       // per vCPU: its last entry from user mode
   std::unordered_map<uint64_t, uint64_t> unreturned_;  // pid -> its entry not followed by another
   bool finished_ = false;
 };
