@@ -274,8 +274,17 @@ Replayer::Step Replayer::user_return(uint32_t vcpu, const Regs& regs) {
   return Step::Continue;
 }
 
+Replayer::Cursor Replayer::cursor(uint32_t vcpu) const {
+  Cursor c = vcpu < vcpu_entries_.size() ? vcpu_entries_[vcpu] : Cursor{};
+  c.events = session_.consumed();
+  return c;
+}
+
 void Replayer::note_entry(uint32_t vcpu, const Event& e) {
   std::optional<uint64_t> pid = entry_pid(e);
+  if (vcpu >= vcpu_entries_.size()) vcpu_entries_.resize(vcpu + 1);
+  vcpu_entries_[vcpu].entries++;
+  vcpu_entries_[vcpu].entry_pid = pid.value_or(0);
   uint64_t index = session_.consumed() - 1;
   PendingReturn ret;
   if (vcpu < pending_return_.size()) std::swap(ret, pending_return_[vcpu]);

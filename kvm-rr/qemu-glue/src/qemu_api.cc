@@ -20,6 +20,7 @@
 #include "kvmrr/error.h"
 #include "kvmrr/format.h"
 #include "kvmrr/qemu-abi.h"
+#include "kvmrr/replay-cursor.h"
 #include "kvmrr/recorder.h"
 #include "kvmrr/replayer.h"
 
@@ -501,6 +502,14 @@ const KvmrrQemuApi kApi = {
 };
 
 }  // namespace
+
+extern "C" __attribute__((visibility("default"))) int kvmrr_replay_cursor(uint32_t vcpu, KvmrrReplayCursor* out) {
+  // Passes call it from the vCPU thread replay runs on; the engine is not changing meanwhile.
+  if (!g_replayer || !out || vcpu >= kvmrr::Replayer::kMaxVcpus) return -1;
+  kvmrr::Replayer::Cursor c = g_replayer->cursor(vcpu);
+  *out = KvmrrReplayCursor{c.events, c.entries, c.entry_pid};
+  return 0;
+}
 
 extern "C" __attribute__((visibility("default"))) const KvmrrQemuApi* kvmrr_qemu_api(uint32_t abi_version) {
   // A QEMU built against an older header reads a prefix of today's table.

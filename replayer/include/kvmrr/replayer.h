@@ -91,6 +91,14 @@ class Replayer {
   // The vCPU whose event is next in the log, -1 at its end.
   int turn();
 
+  // Where replay is, for passes (kvmrr/replay-cursor.h).
+  struct Cursor {
+    uint64_t events = 0;     // consumed
+    uint64_t entries = 0;    // this vCPU's kernel entries from user mode
+    uint64_t entry_pid = 0;  // the thread of its last one
+  };
+  Cursor cursor(uint32_t vcpu) const;
+
   // The recorded CPU's answer to CPUID (leaf, subleaf), which replay gives whatever the
   // accelerator that recorded: true with out = eax, ebx, ecx, edx when the recorded table
   // covers the leaf (a subleaf it lacks reads as zero); false outside it, or when the
@@ -147,6 +155,7 @@ class Replayer {
     uint64_t rax = 0, rip = 0;
   };
   std::vector<PendingReturn> pending_return_;
+  std::vector<Cursor> vcpu_entries_;  // per vCPU: entries and the last one's pid
   std::map<uint64_t, uint64_t> last_entry_of_task_;
   UserReturns returns_;
   uint64_t total_events_ = 0;
