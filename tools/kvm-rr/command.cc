@@ -18,6 +18,7 @@ const std::vector<std::unique_ptr<Command>>& Command::all() {
     v.push_back(make_pmem_check_command());
     v.push_back(make_check_command());
     v.push_back(make_syscalls_command());
+    v.push_back(make_branches_command());
     return v;
   }();
   return commands;

@@ -69,5 +69,6 @@ std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_replay_command();
 std::unique_ptr<Command> make_pmem_check_command();
 std::unique_ptr<Command> make_syscalls_command();
+std::unique_ptr<Command> make_branches_command();
 
 }  // namespace kvmrr

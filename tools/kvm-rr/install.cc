@@ -27,6 +27,7 @@ Install Install::locate() {
   i.rootfs = from_env("KVMRR_ROOTFS", root / "guest/rootfs.ext4");
   i.core_lib = from_env("KVMRR_LIB", root / "lib/libkvmrr-qemu.so");
   i.pmem_plugin = from_env("KVMRR_PMEM_PLUGIN", root / "lib/libkvmrr-pmem.so");
+  i.branches_plugin = from_env("KVMRR_BRANCHES_PLUGIN", root / "lib/libkvmrr-branches.so");
   return i;
 }
 

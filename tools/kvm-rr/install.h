@@ -9,13 +9,14 @@
 namespace kvmrr {
 
 struct Install {
-  std::filesystem::path qemu;         // KVMRR_QEMU
-  std::filesystem::path firmware;     // KVMRR_FIRMWARE (directory for qemu -L)
-  std::filesystem::path bzimage;      // KVMRR_KERNEL
-  std::filesystem::path vmlinux;      // KVMRR_VMLINUX
-  std::filesystem::path rootfs;       // KVMRR_ROOTFS
-  std::filesystem::path core_lib;     // KVMRR_LIB
-  std::filesystem::path pmem_plugin;  // KVMRR_PMEM_PLUGIN (the pmem pass, a TCG plugin)
+  std::filesystem::path qemu;             // KVMRR_QEMU
+  std::filesystem::path firmware;         // KVMRR_FIRMWARE (directory for qemu -L)
+  std::filesystem::path bzimage;          // KVMRR_KERNEL
+  std::filesystem::path vmlinux;          // KVMRR_VMLINUX
+  std::filesystem::path rootfs;           // KVMRR_ROOTFS
+  std::filesystem::path core_lib;         // KVMRR_LIB
+  std::filesystem::path pmem_plugin;      // KVMRR_PMEM_PLUGIN (the pmem pass, a TCG plugin)
+  std::filesystem::path branches_plugin;  // KVMRR_BRANCHES_PLUGIN (the branch pass)
 
   // Layout relative to the running executable (build/bin/kvm-rr -> build/).
   static Install locate();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "branches_pass.h"
 #include "command.h"
 #include "guest_args.h"
 #include "guest_runner.h"
@@ -42,12 +43,34 @@ int report_pmem_pass(const fs::path& dir, std::ostream& out, std::ostream& err) 
   }
 }
 
+// One line on what the branch pass logged; a log the plugin did not finish is a failure.
+int report_branches_pass(const fs::path& dir, std::ostream& out, std::ostream& err) {
+  fs::path log_path = dir / "branches" / "branches.log";
+  try {
+    branches::Log log = branches::read_log(log_path);
+    if (!log.complete) {
+      fmt::print(err, "kvm-rr replay: {}: cut short\n", log_path.string());
+      return kExitGuestFailed;
+    }
+    uint64_t calls = 0;
+    for (const auto& r : log.records) calls += r.kind == branches::Kind::Call;
+    fmt::print(out, "branches pass: branches={} calls={} instructions={} -> {}\n", log.records.size(), calls,
+               log.instructions, log_path.string());
+    return kExitOk;
+  } catch (const RecordingError& e) {
+    fmt::print(err, "kvm-rr replay: the branch pass left no usable log: {}\n", e.what());
+    return kExitGuestFailed;
+  }
+}
+
 class ReplayCommand : public Command {
  public:
   std::string_view name() const override { return "replay"; }
   std::string_view summary() const override { return "replay a recording's guest kernel and check it"; }
   std::string_view help() const override {
-    return "usage: kvm-rr replay [--vmlinux FILE] [--pass pmem] [--timeout SEC] [--verbose] DIR\n\n"
+    return "usage: kvm-rr replay [--vmlinux FILE] [--pass pmem|branches] [--timeout SEC] [--verbose] DIR\n"
+           "       kvm-rr replay --pass branches [--from EVENT] [--to EVENT] [--pid PID]\n"
+           "                     [--entry SYSCALL[:N]] DIR\n\n"
            "Replays the guest kernel of recording DIR in QEMU's TCG emulator: the machine\n"
            "starts from the recording's snapshot, only the kernel runs, and every logged\n"
            "input is fed back where the kernel consumed it; each event is checked (RIP and\n"
@@ -60,6 +83,15 @@ class ReplayCommand : public Command {
            "  --pass pmem      run the persistent-memory pass during the replay: every store,\n"
            "                   flush and fence on the guest's pmem, and its syscalls, into\n"
            "                   DIR/pmem/pmem.log (kvm-rr pmem-check reads it)\n"
+           "  --pass branches  log every taken kernel branch (call, return, jump, interrupt,\n"
+           "                   iret, return to user, entry from user) into\n"
+           "                   DIR/branches/branches.log (kvm-rr branches reads it); its window:\n"
+           "    --from EVENT / --to EVENT   from when replay reaches event EVENT (the index\n"
+           "                   kvm-rr dump --events and kvm-rr syscalls print) to when it\n"
+           "                   reaches the other (default: all of the replay)\n"
+           "    --pid PID      only while thread PID runs (as the entries from user mode tell)\n"
+           "    --entry SYSCALL[:N]   the Nth (default 1st) entry of system call SYSCALL (of\n"
+           "                   --pid PID if given), from that entry to its thread's next one\n"
            "  --timeout SEC    give up after SEC seconds (exit 124)\n"
            "  --gdb PORT       the replaying kernel waits for gdb on localhost:PORT before its\n"
            "                   first instruction (QEMU's gdb stub: breakpoints, registers,\n"
@@ -75,7 +107,11 @@ class ReplayCommand : public Command {
                                                      {"--timeout", OptionSpec::Takes::Number},
                                                      {"--pass", OptionSpec::Takes::Text},
                                                      {"--gdb", OptionSpec::Takes::Number},
-                                                     {"--verbose"}};
+                                                     {"--verbose"},
+                                                     {"--from", OptionSpec::Takes::Number},
+                                                     {"--to", OptionSpec::Takes::Number},
+                                                     {"--pid", OptionSpec::Takes::Number},
+                                                     {"--entry", OptionSpec::Takes::Text}};
     ParsedOptions o;
     if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
     std::string vmlinux_arg = o.text("--vmlinux"), pass = o.text("--pass"), gdb_port = o.text("--gdb");
@@ -83,9 +119,43 @@ class ReplayCommand : public Command {
     GuestRunOptions options;
     options.heartbeat = std::chrono::seconds(30);
     if (o.has("--timeout")) options.timeout = std::chrono::seconds(o.number("--timeout", 0));
-    if (o.has("--pass") && pass != "pmem") {
-      fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem)\n", pass);
+    if (o.has("--pass") && pass != "pmem" && pass != "branches") {
+      fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem, branches)\n", pass);
       return kExitUsage;
+    }
+    bool windowed = o.has("--from") || o.has("--to") || o.has("--pid") || o.has("--entry");
+    if (windowed && pass != "branches") {
+      fmt::print(err,
+                 "kvm-rr replay: --from, --to, --pid and --entry choose the branch pass's window: "
+                 "they go with --pass branches\n");
+      return kExitUsage;
+    }
+    if (o.has("--entry") && (o.has("--from") || o.has("--to"))) {
+      fmt::print(err, "kvm-rr replay: --entry is a window of its own: not with --from or --to\n");
+      return kExitUsage;
+    }
+    branches::Window window;
+    window.from_event = o.number("--from", 0);
+    window.to_event = o.number("--to", UINT64_MAX);
+    window.pid = o.number("--pid", 0);
+    if (window.from_event >= window.to_event) {
+      fmt::print(err, "kvm-rr replay: --from {} is not before --to {}\n", window.from_event, window.to_event);
+      return kExitUsage;
+    }
+    std::string entry_name;
+    uint64_t entry_nth = 1;
+    if (o.has("--entry")) {
+      entry_name = o.text("--entry");
+      if (size_t colon = entry_name.find(':'); colon != std::string::npos) {
+        std::string n = entry_name.substr(colon + 1);
+        char* end = nullptr;
+        entry_nth = strtoull(n.c_str(), &end, 10);
+        if (n.empty() || *end || entry_nth == 0) {
+          fmt::print(err, "kvm-rr replay: --entry {}: N counts entries from 1\n", entry_name);
+          return kExitUsage;
+        }
+        entry_name.resize(colon);
+      }
     }
     if (o.has("--gdb") && (o.number("--gdb", 0) == 0 || o.number("--gdb", 0) > 65535)) {
       fmt::print(err, "kvm-rr replay: --gdb needs a TCP port number (1-65535)\n");
@@ -148,6 +218,22 @@ class ReplayCommand : public Command {
         auto plugin = pmem_pass_qemu_args(rec, inst);
         argv.insert(argv.end(), plugin.begin(), plugin.end());
       }
+      if (pass == "branches") {
+        if (!entry_name.empty()) {
+          try {
+            window = entry_window(rec, entry_name, entry_nth, window.pid);
+          } catch (const std::invalid_argument& e) {
+            fmt::print(err, "kvm-rr replay: --entry {}: {}\n", o.text("--entry"), e.what());
+            return kExitUsage;
+          }
+          fmt::print(err, "kvm-rr replay: --entry {}: events {} to {}, pid {}\n", o.text("--entry"),
+                     window.from_event - 1,
+                     window.to_event == UINT64_MAX ? std::string("the end") : fmt::format("{}", window.to_event - 1),
+                     window.pid);
+        }
+        auto plugin = branches_pass_qemu_args(rec, inst, window);
+        argv.insert(argv.end(), plugin.begin(), plugin.end());
+      }
       if (!gdb_port.empty()) {
         argv.insert(argv.end(), {"-gdb", "tcp:localhost:" + gdb_port, "-S"});
       }
@@ -188,6 +274,7 @@ class ReplayCommand : public Command {
           v->seconds,
           v->result == Result::Ok ? "" : fmt::format(" (prefix of an incomplete recording: {})", v->incomplete_reason));
       if (pass == "pmem" && r.qemu_exit == 0) return report_pmem_pass(dir, out, err);
+      if (pass == "branches" && r.qemu_exit == 0) return report_branches_pass(dir, out, err);
       return r.qemu_exit == 0 ? kExitOk : kExitGuestFailed;
     }
     if (v->result == Result::Diverged && v->divergence) {

@@ -20,8 +20,8 @@
 #include "kvmrr/error.h"
 #include "kvmrr/format.h"
 #include "kvmrr/qemu-abi.h"
-#include "kvmrr/replay-cursor.h"
 #include "kvmrr/recorder.h"
+#include "kvmrr/replay-cursor.h"
 #include "kvmrr/replayer.h"
 
 namespace {

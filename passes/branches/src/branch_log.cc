@@ -79,10 +79,13 @@ void LogWriter::finish(uint64_t instructions) {
 
 Log read_log(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecordingError(RecordingError::Kind::Io, path, "cannot open (run kvm-rr replay --pass branches first)");
+  if (!in)
+    throw RecordingError(RecordingError::Kind::Io, path, "cannot open (run kvm-rr replay --pass branches first)");
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.size() < 40) throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", data.size());
-  if (memcmp(data.data(), kMagic, 8) != 0) throw RecordingError(RecordingError::Kind::Corrupt, path, "not a branch log", 0);
+  if (data.size() < 40)
+    throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", data.size());
+  if (memcmp(data.data(), kMagic, 8) != 0)
+    throw RecordingError(RecordingError::Kind::Corrupt, path, "not a branch log", 0);
   uint64_t head[4];
   memcpy(head, data.data() + 8, sizeof head);
   if (head[0] != kVersion) {

@@ -21,11 +21,15 @@ struct Frame {
   uint64_t start;
   uint16_t vcpu;
   bool entry;  // an interrupt or a kernel entry from user mode, not a call
+  bool tail;   // entered by a jump to a function's start: ends with the frame under it
 };
+
+std::string function_of(const std::string& symbolized) { return symbolized.substr(0, symbolized.find('+')); }
 
 }  // namespace
 
-CallTree build_call_tree(const Log& log, const Symbolize& function) {
+CallTree build_call_tree(const Log& log, const Symbolize& sym) {
+  auto function = [&](uint64_t a) { return function_of(sym(a)); };
   CallTree t;
   std::map<uint64_t, std::vector<Frame>> stacks;  // per thread
   auto end_frame = [&](const Frame& f, uint32_t pid, uint64_t icount) {
@@ -38,11 +42,15 @@ CallTree build_call_tree(const Log& log, const Symbolize& function) {
     uint64_t key = r.pid ? r.pid : (uint64_t(1) << 32) | r.vcpu;
     std::vector<Frame>& s = stacks[key];
     CallNode* top = s.empty() ? &t.root : s.back().node;
-    auto push = [&](std::string name, bool entry) {
+    auto push = [&](std::string name, bool entry, bool tail = false) {
       auto& child = top->children[name];
       if (!child) child = std::make_unique<CallNode>();
-      (entry ? child->entries : child->calls)++;
-      s.push_back({child.get(), std::move(name), r.icount, r.vcpu, entry});
+      (entry ? child->entries : tail ? child->tail_calls : child->calls)++;
+      s.push_back({child.get(), std::move(name), r.icount, r.vcpu, entry, tail});
+    };
+    auto pop = [&]() {
+      end_frame(s.back(), r.pid, r.vcpu == s.back().vcpu ? r.icount : s.back().start);
+      s.pop_back();
     };
     switch (r.kind) {
       case Kind::Call:
@@ -52,11 +60,11 @@ CallTree build_call_tree(const Log& log, const Symbolize& function) {
       case Kind::Interrupt: push("[interrupt] " + function(r.to), true); break;
       case Kind::Entry: push("[entry] " + function(r.to), true); break;
       case Kind::Return:
+        while (!s.empty() && s.back().tail) pop();
         if (s.empty() || s.back().entry) {
           t.unmatched_returns++;
         } else {
-          end_frame(s.back(), r.pid, r.vcpu == s.back().vcpu ? r.icount : s.back().start);
-          s.pop_back();
+          pop();
         }
         break;
       case Kind::Iret:
@@ -64,12 +72,19 @@ CallTree build_call_tree(const Log& log, const Symbolize& function) {
         // Ends the innermost interrupt or entry (and calls left open inside it).
         while (!s.empty()) {
           bool entry = s.back().entry;
-          end_frame(s.back(), r.pid, r.vcpu == s.back().vcpu ? r.icount : s.back().start);
-          s.pop_back();
+          pop();
           if (entry && r.kind == Kind::Iret) break;
         }
         break;
-      case Kind::Jump: break;
+      case Kind::Jump: {
+        // A tail call: a jump to another function's first instruction.
+        std::string to = sym(r.to);
+        if (to.find('+') == std::string::npos && to.rfind("0x", 0) != 0 && function(r.from) != to) {
+          t.tail_records++;
+          push(to, false, true);
+        }
+        break;
+      }
     }
   }
   return t;
@@ -79,7 +94,9 @@ namespace {
 
 void format_node(const CallNode& n, const std::string& name, int depth, std::string& out) {
   if (depth >= 0) {
-    std::string count = n.calls ? fmt::format("{}", n.calls) : fmt::format("{}*", n.entries);
+    std::string count = n.calls        ? fmt::format("{}", n.calls)
+                        : n.tail_calls ? fmt::format("{}t", n.tail_calls)
+                                       : fmt::format("{}*", n.entries);
     out += fmt::format("{:>8} {:>12}  {}{}\n", count, n.instructions, std::string(size_t(depth) * 2, ' '), name);
   }
   for (const auto& [child_name, child] : n.children) format_node(*child, child_name, depth + 1, out);
@@ -88,10 +105,11 @@ void format_node(const CallNode& n, const std::string& name, int depth, std::str
 }  // namespace
 
 std::string format_call_tree(const CallTree& tree) {
-  std::string out = fmt::format("{:>8} {:>12}  {}\n", "calls", "instructions", "function (* = interrupts or entries)");
+  std::string out = fmt::format("{:>8} {:>12}  {}\n", "calls", "instructions",
+                                "function (t = tail calls, * = interrupts or entries)");
   format_node(tree.root, "", -1, out);
-  out += fmt::format("{} calls; {} returns from calls made before the window\n", tree.call_records,
-                     tree.unmatched_returns);
+  out += fmt::format("{} calls, {} tail calls; {} returns from calls made before the window\n", tree.call_records,
+                     tree.tail_records, tree.unmatched_returns);
   return out;
 }
 
@@ -99,15 +117,25 @@ nlohmann::json chrome_trace(const CallTree& tree) {
   nlohmann::json events = nlohmann::json::array();
   std::set<std::pair<uint32_t, uint16_t>> threads;
   for (const CallTree::Span& s : tree.spans) {
-    events.push_back({{"name", s.name}, {"ph", "X"}, {"ts", s.start}, {"dur", s.length}, {"pid", s.pid}, {"tid", s.vcpu},
+    events.push_back({{"name", s.name},
+                      {"ph", "X"},
+                      {"ts", s.start},
+                      {"dur", s.length},
+                      {"pid", s.pid},
+                      {"tid", s.vcpu},
                       {"cat", "kernel"}});
     threads.insert({s.pid, s.vcpu});
   }
   for (const auto& [pid, vcpu] : threads) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"ts", 0}, {"pid", pid}, {"tid", vcpu},
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"ts", 0},
+                      {"pid", pid},
+                      {"tid", vcpu},
                       {"args", {{"name", fmt::format("vCPU {}", vcpu)}}}});
   }
-  return {{"traceEvents", events}, {"displayTimeUnit", "ns"},
+  return {{"traceEvents", events},
+          {"displayTimeUnit", "ns"},
           {"otherData", {{"clock", "ts and dur count kernel instructions, not time"}}}};
 }
 
@@ -115,8 +143,8 @@ std::string check_chrome_trace(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("traceEvents") || !j["traceEvents"].is_array()) {
     return "not an object with a traceEvents array";
   }
-  static const std::set<std::string> kPhases = {"B", "E", "X", "i", "I", "C", "b", "n", "e", "s", "t", "f", "P", "O",
-                                                "N", "D", "M", "R", "c"};
+  static const std::set<std::string> kPhases = {"B", "E", "X", "i", "I", "C", "b", "n", "e", "s",
+                                                "t", "f", "P", "O", "N", "D", "M", "R", "c"};
   std::map<std::pair<int64_t, int64_t>, int64_t> open;
   size_t i = 0;
   for (const auto& e : j["traceEvents"]) {

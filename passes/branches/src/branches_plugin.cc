@@ -62,6 +62,7 @@ struct Pass {
   Window window;
   uint64_t switch_to = 0;  // __switch_to_asm
   KvmrrReplayCursorFn cursor = nullptr;
+  bool cursor_looked = false, needs_cursor = false;
   std::unique_ptr<LogWriter> log;
   std::mutex mu;
   std::deque<Block> blocks;  // per translation; stable addresses
@@ -92,9 +93,23 @@ void emit(Vcpu& v, unsigned index, uint64_t events, Kind kind, uint64_t from, ui
   }
 }
 
+// The replay engine, found once the first block runs: QEMU loads it after the plugins.
+void find_cursor() {
+  g_pass->cursor_looked = true;
+  if (const char* lib = getenv("KVMRR_LIB")) {
+    if (void* h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD)) {
+      g_pass->cursor = reinterpret_cast<KvmrrReplayCursorFn>(dlsym(h, KVMRR_REPLAY_CURSOR_SYMBOL));
+    }
+  }
+  if (!g_pass->cursor && g_pass->needs_cursor) {
+    fail(std::string("from=, to= and pid= need a kvm-rr replay: no ") + KVMRR_REPLAY_CURSOR_SYMBOL + " in $KVMRR_LIB");
+  }
+}
+
 void on_block(unsigned index, void* udata) {
   const Block* b = static_cast<const Block*>(udata);
   std::lock_guard<std::mutex> lock(g_pass->mu);
+  if (!g_pass->cursor_looked) find_cursor();
   Vcpu& v = vcpu_state(index);
   KvmrrReplayCursor c{};
   bool have = g_pass->cursor && g_pass->cursor(index, &c) == 0;
@@ -131,7 +146,11 @@ void on_block(unsigned index, void* udata) {
         case T::CondJump: emit(v, index, c.events, to_target ? Kind::Jump : Kind::Interrupt, p->last_pc, b->pc); break;
         case T::Iret: emit(v, index, c.events, Kind::Iret, p->last_pc, b->pc); break;
         case T::Sysret: emit(v, index, c.events, Kind::ToUser, p->last_pc, 0); break;
-        case T::None: emit(v, index, c.events, Kind::Interrupt, p->end, b->pc); break;
+        case T::None:
+          // Back inside the block: a REP string instruction's next iteration (TCG runs each
+          // as a pass through its block), not a transfer.
+          if (b->pc < p->pc || b->pc >= p->end) emit(v, index, c.events, Kind::Interrupt, p->end, b->pc);
+          break;
       }
     }
   }
@@ -246,16 +265,10 @@ extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const
     fprintf(stderr, "kvm-rr branches pass: %s\n", e.what());
     return -1;
   }
-  // The replay engine, if this is a kvm-rr replay: event indices and threads.
-  if (const char* lib = getenv("KVMRR_LIB")) {
-    if (void* h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD)) {
-      g_pass->cursor = reinterpret_cast<KvmrrReplayCursorFn>(dlsym(h, KVMRR_REPLAY_CURSOR_SYMBOL));
-    }
-  }
   const Window& w = g_pass->window;
-  if (!g_pass->cursor && (w.from_event || w.to_event != UINT64_MAX || w.pid)) {
-    fprintf(stderr, "kvm-rr branches pass: from=, to= and pid= need a kvm-rr replay (no %s in $KVMRR_LIB)\n",
-            KVMRR_REPLAY_CURSOR_SYMBOL);
+  g_pass->needs_cursor = w.from_event || w.to_event != UINT64_MAX || w.pid;
+  if (g_pass->needs_cursor && !getenv("KVMRR_LIB")) {
+    fprintf(stderr, "kvm-rr branches pass: from=, to= and pid= need a kvm-rr replay ($KVMRR_LIB)\n");
     return -1;
   }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);

@@ -28,10 +28,16 @@ BranchInsn classify_branch(const uint8_t* p, size_t n, uint64_t pc) {
     case 0xe8: return {T::Call, rel(i + 1, 4)};
     case 0xe9: return {T::Jump, rel(i + 1, 4)};
     case 0xeb: return {T::Jump, rel(i + 1, 1)};
-    case 0xc2: case 0xc3: case 0xca: case 0xcb: return {T::Return, 0};
+    case 0xc2:
+    case 0xc3:
+    case 0xca:
+    case 0xcb: return {T::Return, 0};
     case 0xcf: return {T::Iret, 0};
     case 0xea: return {T::Jump, 0};
-    case 0xe0: case 0xe1: case 0xe2: case 0xe3: return {T::CondJump, rel(i + 1, 1)};
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3: return {T::CondJump, rel(i + 1, 1)};
     case 0xff:
       if (reg == 2 || reg == 3) return {T::Call, 0};
       if (reg == 4 || reg == 5) return {T::Jump, 0};

@@ -73,12 +73,10 @@ std::string fn(uint64_t a) {
 TEST(CallTree, CountsCallsAndInstructionsAsTheRecordsSay) {
   Log log;
   log.records = {
-      rec(Kind::Entry, 0, 0x100, 0),        rec(Kind::Call, 0x110, 0x200, 5),
-      rec(Kind::Call, 0x210, 0x300, 9),     rec(Kind::Call, 0x310, 0x400, 12),
-      rec(Kind::Return, 0x410, 0x315, 20),  rec(Kind::Interrupt, 0, 0x500, 22),
-      rec(Kind::Iret, 0x510, 0x316, 40),    rec(Kind::Call, 0x320, 0x400, 41),
-      rec(Kind::Return, 0x410, 0x325, 45),  rec(Kind::Return, 0x330, 0x215, 50),
-      rec(Kind::Return, 0x230, 0x115, 60),  rec(Kind::ToUser, 0x120, 0, 61),
+      rec(Kind::Entry, 0, 0x100, 0),          rec(Kind::Call, 0x110, 0x200, 5),    rec(Kind::Call, 0x210, 0x300, 9),
+      rec(Kind::Call, 0x310, 0x400, 12),      rec(Kind::Return, 0x410, 0x315, 20), rec(Kind::Interrupt, 0, 0x500, 22),
+      rec(Kind::Iret, 0x510, 0x316, 40),      rec(Kind::Call, 0x320, 0x400, 41),   rec(Kind::Return, 0x410, 0x325, 45),
+      rec(Kind::Return, 0x330, 0x215, 50),    rec(Kind::Return, 0x230, 0x115, 60), rec(Kind::ToUser, 0x120, 0, 61),
       rec(Kind::Return, 0x120, 0x999, 70, 8),  // another thread returns from before the window
   };
   CallTree t = build_call_tree(log, fn);
@@ -113,6 +111,31 @@ TEST(CallTree, CountsCallsAndInstructionsAsTheRecordsSay) {
   EXPECT_EQ(x, t.spans.size());
 }
 
+TEST(CallTree, ATailCallIsAFrameThatEndsWithItsCallersReturn) {
+  Log log;
+  log.records = {
+      rec(Kind::Call, 0x110, 0x200, 0),     // entry -> do_syscall
+      rec(Kind::Jump, 0x210, 0x220, 2),     // inside do_syscall: not a call
+      rec(Kind::Jump, 0x230, 0x300, 3),     // do_syscall's tail call to getpid
+      rec(Kind::Call, 0x310, 0x400, 5),     // getpid -> pid_nr
+      rec(Kind::Return, 0x410, 0x315, 9),   // pid_nr returns
+      rec(Kind::Return, 0x320, 0x115, 12),  // getpid returns for do_syscall
+      rec(Kind::Call, 0x120, 0x400, 13),    // entry -> pid_nr: under entry again
+      rec(Kind::Return, 0x410, 0x125, 14),
+  };
+  CallTree t = build_call_tree(log, fn);
+  EXPECT_EQ(t.call_records, 3u);
+  EXPECT_EQ(t.tail_records, 1u);
+  CallNode& sys = *t.root.children.at("do_syscall");
+  EXPECT_EQ(sys.instructions, 12u);
+  CallNode& getpid = *sys.children.at("getpid");
+  EXPECT_EQ(getpid.tail_calls, 1u);
+  EXPECT_EQ(getpid.calls, 0u);
+  EXPECT_EQ(getpid.children.at("pid_nr")->calls, 1u);
+  EXPECT_EQ(t.root.children.at("pid_nr")->calls, 1u);
+  EXPECT_EQ(t.unmatched_returns, 0u);
+}
+
 TEST(ChromeTrace, TheCheckerRejectsWhatPerfettoWouldNot) {
   EXPECT_NE(check_chrome_trace(nlohmann::json::array()), "");
   EXPECT_NE(check_chrome_trace({{"traceEvents", {{{"name", "a"}, {"ph", "X"}, {"ts", 1}, {"pid", 1}, {"tid", 1}}}}}),
@@ -127,8 +150,10 @@ TEST(ChromeTrace, TheCheckerRejectsWhatPerfettoWouldNot) {
 }
 
 TEST(BranchFormat, LinesNameKindAndSymbols) {
-  EXPECT_EQ(format_record(Record{0x110, 0x200, 0, 12, 41, 1, Kind::Call, 0}, fn), "#12 vcpu=1 pid=41 call entry -> do_syscall");
-  EXPECT_EQ(format_record(Record{0x120, 0, 0, 13, 41, 1, Kind::ToUser, 0}, fn), "#13 vcpu=1 pid=41 to_user entry -> user");
+  EXPECT_EQ(format_record(Record{0x110, 0x200, 0, 12, 41, 1, Kind::Call, 0}, fn),
+            "#12 vcpu=1 pid=41 call entry -> do_syscall");
+  EXPECT_EQ(format_record(Record{0x120, 0, 0, 13, 41, 1, Kind::ToUser, 0}, fn),
+            "#13 vcpu=1 pid=41 to_user entry -> user");
 }
 
 }  // namespace

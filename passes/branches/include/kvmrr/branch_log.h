@@ -11,14 +11,14 @@
 namespace kvmrr::branches {
 
 enum class Kind : uint8_t {
-  Call = 1,    // CALL
-  Return = 2,  // RET
-  Jump = 3,    // JMP, a taken conditional jump, LOOP
+  Call = 1,       // CALL
+  Return = 2,     // RET
+  Jump = 3,       // JMP, a taken conditional jump, LOOP
   Interrupt = 4,  // control went elsewhere with no branch: an interrupt or exception in
                   // kernel mode (from: where it was, or 0 when it was inside a block)
-  Iret = 5,    // IRET back into kernel code (the end of an interrupt or exception)
-  ToUser = 6,  // SYSRET or IRET to user mode (to: 0; replay runs no user code)
-  Entry = 7,   // a kernel entry from user mode, which replay performs (from: 0)
+  Iret = 5,       // IRET back into kernel code (the end of an interrupt or exception)
+  ToUser = 6,     // SYSRET or IRET to user mode (to: 0; replay runs no user code)
+  Entry = 7,      // a kernel entry from user mode, which replay performs (from: 0)
 };
 const char* to_string(Kind k);
 
@@ -35,9 +35,9 @@ struct Record {
 static_assert(sizeof(Record) == 40);
 
 struct Window {
-  uint64_t from_event = 0;          // record once this many events were consumed
-  uint64_t to_event = UINT64_MAX;   // ... and until this many
-  uint64_t pid = 0;                 // 0: every thread
+  uint64_t from_event = 0;         // record once this many events were consumed
+  uint64_t to_event = UINT64_MAX;  // ... and until this many
+  uint64_t pid = 0;                // 0: every thread
 };
 
 class LogWriter {

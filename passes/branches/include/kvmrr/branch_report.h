@@ -21,6 +21,7 @@ std::string format_record(const Record& r, const Symbolize& sym);
 
 struct CallNode {
   uint64_t calls = 0;         // CALL records that entered it from its parent
+  uint64_t tail_calls = 0;    // jumps to its first instruction from another function
   uint64_t entries = 0;       // interrupts and kernel entries that began here
   uint64_t instructions = 0;  // inclusive, over the calls that returned in the window
   std::map<std::string, std::unique_ptr<CallNode>> children;
@@ -29,6 +30,7 @@ struct CallNode {
 struct CallTree {
   CallNode root;
   uint64_t call_records = 0;       // Call records read (== the sum of calls over the tree)
+  uint64_t tail_records = 0;       // Jump records that were tail calls
   uint64_t unmatched_returns = 0;  // returns from calls made before the window
   // Completed frames, for the Chrome trace: name, pid, vcpu, start, duration (instructions).
   struct Span {
@@ -41,9 +43,11 @@ struct CallTree {
 };
 
 // Frames are kept per thread (the log's pid; per vCPU where it is 0): a CALL pushes the
-// callee, a RET pops it, an interrupt or entry from user mode pushes a frame that IRET or
-// the return to user mode ends. Instruction counts are the vCPU's between call and return.
-CallTree build_call_tree(const Log& log, const Symbolize& function);
+// callee, a RET pops it, a jump to another function's first instruction pushes a tail call
+// that the RET ending its caller pops too, an interrupt or entry from user mode pushes a
+// frame that IRET or the return to user mode ends. Instruction counts are the vCPU's
+// between call and return. sym gives "func+0xoff" (just "func" at its first instruction).
+CallTree build_call_tree(const Log& log, const Symbolize& sym);
 
 // The tree as text: one line per node, indented, "calls  instructions  name".
 std::string format_call_tree(const CallTree& tree);
