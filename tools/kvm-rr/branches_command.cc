@@ -53,27 +53,28 @@ class BranchesCommand : public Command {
       Recording rec = Recording::open(dir);
       fs::path vmlinux = o.has("--vmlinux") ? fs::path(o.text("--vmlinux")) : Install::locate().vmlinux;
       Vmlinux kernel = open_recorded_kernel(vmlinux, rec.meta().vmlinux_build_id);
-      branches::Log log = branches::read_log(dir / "branches" / "branches.log");
+      branches::LogReader log(dir / "branches" / "branches.log");
       auto sym = [&](uint64_t a) { return kernel.symbolize(a); };
-      if (o.has("--calls") || o.has("--chrome")) {
-        branches::CallTree tree = branches::build_call_tree(log, sym);
-        if (o.has("--calls")) out << branches::format_call_tree(tree);
-        if (o.has("--chrome")) {
-          std::ofstream f(o.text("--chrome"));
-          f << branches::chrome_trace(tree).dump() << "\n";
-          if (!f) {
-            fmt::print(err, "kvm-rr branches: cannot write {}\n", o.text("--chrome"));
-            return kExitFailure;
-          }
-          fmt::print(err, "kvm-rr branches: {} calls and entries -> {}\n", tree.spans.size(), o.text("--chrome"));
+      bool tree = o.has("--calls") || o.has("--chrome");
+      branches::CallTreeBuilder builder(sym, o.has("--chrome"));
+      for (branches::Record r; log.next(r);) {
+        if (tree) builder.add(r);
+        if (!o.has("--calls")) out << branches::format_record(r, sym) << "\n";
+      }
+      if (o.has("--calls")) out << branches::format_call_tree(builder.tree());
+      if (o.has("--chrome")) {
+        std::ofstream f(o.text("--chrome"));
+        f << branches::chrome_trace(builder.tree()).dump() << "\n";
+        if (!f) {
+          fmt::print(err, "kvm-rr branches: cannot write {}\n", o.text("--chrome"));
+          return kExitFailure;
         }
+        fmt::print(err, "kvm-rr branches: {} calls and entries -> {}\n", builder.tree().spans.size(),
+                   o.text("--chrome"));
       }
-      if (!o.has("--calls")) {
-        for (const auto& r : log.records) out << branches::format_record(r, sym) << "\n";
-      }
-      if (!log.complete) {
+      if (!log.complete()) {
         fmt::print(err, "kvm-rr branches: {}/branches/branches.log was cut short: {} branches read\n", dir.string(),
-                   log.records.size());
+                   log.records());
         return kExitBadRecording;
       }
     } catch (const RecordingError& e) {

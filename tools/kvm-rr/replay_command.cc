@@ -47,15 +47,15 @@ int report_pmem_pass(const fs::path& dir, std::ostream& out, std::ostream& err) 
 int report_branches_pass(const fs::path& dir, std::ostream& out, std::ostream& err) {
   fs::path log_path = dir / "branches" / "branches.log";
   try {
-    branches::Log log = branches::read_log(log_path);
-    if (!log.complete) {
+    branches::LogReader log(log_path);
+    uint64_t calls = 0;
+    for (branches::Record r; log.next(r);) calls += r.kind == branches::Kind::Call;
+    if (!log.complete()) {
       fmt::print(err, "kvm-rr replay: {}: cut short\n", log_path.string());
       return kExitGuestFailed;
     }
-    uint64_t calls = 0;
-    for (const auto& r : log.records) calls += r.kind == branches::Kind::Call;
-    fmt::print(out, "branches pass: branches={} calls={} instructions={} -> {}\n", log.records.size(), calls,
-               log.instructions, log_path.string());
+    fmt::print(out, "branches pass: branches={} calls={} instructions={} -> {}\n", log.records(), calls,
+               log.instructions(), log_path.string());
     return kExitOk;
   } catch (const RecordingError& e) {
     fmt::print(err, "kvm-rr replay: the branch pass left no usable log: {}\n", e.what());

@@ -1,8 +1,6 @@
 #include "kvmrr/branch_log.h"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 #include <zstd.h>
@@ -77,42 +75,63 @@ void LogWriter::finish(uint64_t instructions) {
   f_ = nullptr;
 }
 
-Log read_log(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+LogReader::LogReader(const std::filesystem::path& path) : path_(path) {
+  f_ = fopen(path.c_str(), "rb");
+  if (!f_)
     throw RecordingError(RecordingError::Kind::Io, path, "cannot open (run kvm-rr replay --pass branches first)");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.size() < 40)
-    throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", data.size());
-  if (memcmp(data.data(), kMagic, 8) != 0)
-    throw RecordingError(RecordingError::Kind::Corrupt, path, "not a branch log", 0);
+  char magic[8];
   uint64_t head[4];
-  memcpy(head, data.data() + 8, sizeof head);
+  if (fread(magic, 1, 8, f_) != 8 || fread(head, sizeof head, 1, f_) != 1) {
+    throw RecordingError(RecordingError::Kind::Truncated, path, "shorter than its header", 0);
+  }
+  if (memcmp(magic, kMagic, 8) != 0) throw RecordingError(RecordingError::Kind::Corrupt, path, "not a branch log", 0);
   if (head[0] != kVersion) {
     throw RecordingError(RecordingError::Kind::Version, path,
                          fmt::format("branch log version {}, this kvm-rr reads {}", head[0], kVersion), 8);
   }
-  Log log;
-  log.window = Window{head[1], head[2], head[3]};
-  size_t at = 40;
-  while (at + 8 <= data.size()) {
-    uint32_t h[2];
-    memcpy(h, data.data() + at, 8);
-    if (h[0] == 0 && h[1] == kEndMark) {
-      if (at + 16 > data.size()) break;
-      memcpy(&log.instructions, data.data() + at + 8, 8);
-      log.complete = true;
-      break;
-    }
-    if (at + 8 + h[1] > data.size()) break;  // cut short inside a chunk
-    size_t old = log.records.size();
-    log.records.resize(old + h[0]);
-    size_t n = ZSTD_decompress(log.records.data() + old, size_t(h[0]) * sizeof(Record), data.data() + at + 8, h[1]);
-    if (ZSTD_isError(n) || n != size_t(h[0]) * sizeof(Record)) {
-      throw RecordingError(RecordingError::Kind::Corrupt, path, "a chunk does not decompress", at);
-    }
-    at += 8 + h[1];
+  window_ = Window{head[1], head[2], head[3]};
+  offset_ = 40;
+}
+
+LogReader::~LogReader() {
+  if (f_) fclose(f_);
+}
+
+bool LogReader::read_chunk() {
+  uint32_t h[2];
+  if (done_ || fread(h, sizeof h, 1, f_) != 1) return done_ = true, false;
+  if (h[0] == 0 && h[1] == kEndMark) {
+    complete_ = fread(&instructions_, 8, 1, f_) == 1;
+    return done_ = true, false;
   }
+  std::vector<char> z(h[1]);
+  if (fread(z.data(), 1, z.size(), f_) != z.size()) return done_ = true, false;  // cut short
+  chunk_.resize(h[0]);
+  size_t n = ZSTD_decompress(chunk_.data(), size_t(h[0]) * sizeof(Record), z.data(), z.size());
+  if (ZSTD_isError(n) || n != size_t(h[0]) * sizeof(Record)) {
+    throw RecordingError(RecordingError::Kind::Corrupt, path_, "a chunk does not decompress", offset_);
+  }
+  offset_ += 8 + z.size();
+  at_ = 0;
+  return true;
+}
+
+bool LogReader::next(Record& out) {
+  while (at_ == chunk_.size()) {
+    if (!read_chunk()) return false;
+  }
+  out = chunk_[at_++];
+  records_++;
+  return true;
+}
+
+Log read_log(const std::filesystem::path& path) {
+  LogReader r(path);
+  Log log;
+  log.window = r.window();
+  for (Record rec; r.next(rec);) log.records.push_back(rec);
+  log.complete = r.complete();
+  log.instructions = r.instructions();
   return log;
 }
 

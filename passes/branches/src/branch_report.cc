@@ -14,80 +14,73 @@ std::string format_record(const Record& r, const Symbolize& sym) {
 }
 
 namespace {
-
-struct Frame {
-  CallNode* node;
-  std::string name;
-  uint64_t start;
-  uint16_t vcpu;
-  bool entry;  // an interrupt or a kernel entry from user mode, not a call
-  bool tail;   // entered by a jump to a function's start: ends with the frame under it
-};
-
 std::string function_of(const std::string& symbolized) { return symbolized.substr(0, symbolized.find('+')); }
-
 }  // namespace
 
-CallTree build_call_tree(const Log& log, const Symbolize& sym) {
-  auto function = [&](uint64_t a) { return function_of(sym(a)); };
-  CallTree t;
-  std::map<uint64_t, std::vector<Frame>> stacks;  // per thread
-  auto end_frame = [&](const Frame& f, uint32_t pid, uint64_t icount) {
-    if (f.vcpu == 0xffff) return;
-    uint64_t n = icount >= f.start ? icount - f.start : 0;
-    f.node->instructions += n;
-    t.spans.push_back({f.name, pid, f.vcpu, f.start, n});
+CallTreeBuilder::CallTreeBuilder(Symbolize sym, bool spans) : sym_(std::move(sym)), keep_spans_(spans) {}
+
+void CallTreeBuilder::end_frame(const Frame& f, uint32_t pid, uint64_t icount) {
+  uint64_t n = icount >= f.start ? icount - f.start : 0;
+  f.node->instructions += n;
+  if (keep_spans_) t_.spans.push_back({f.name, pid, f.vcpu, f.start, n});
+}
+
+void CallTreeBuilder::add(const Record& r) {
+  auto function = [&](uint64_t a) { return function_of(sym_(a)); };
+  uint64_t key = r.pid ? r.pid : (uint64_t(1) << 32) | r.vcpu;
+  std::vector<Frame>& s = stacks_[key];
+  CallNode* top = s.empty() ? &t_.root : s.back().node;
+  auto push = [&](std::string name, bool entry, bool tail = false) {
+    auto& child = top->children[name];
+    if (!child) child = std::make_unique<CallNode>();
+    (entry ? child->entries : tail ? child->tail_calls : child->calls)++;
+    s.push_back({child.get(), std::move(name), r.icount, r.vcpu, entry, tail});
   };
-  for (const Record& r : log.records) {
-    uint64_t key = r.pid ? r.pid : (uint64_t(1) << 32) | r.vcpu;
-    std::vector<Frame>& s = stacks[key];
-    CallNode* top = s.empty() ? &t.root : s.back().node;
-    auto push = [&](std::string name, bool entry, bool tail = false) {
-      auto& child = top->children[name];
-      if (!child) child = std::make_unique<CallNode>();
-      (entry ? child->entries : tail ? child->tail_calls : child->calls)++;
-      s.push_back({child.get(), std::move(name), r.icount, r.vcpu, entry, tail});
-    };
-    auto pop = [&]() {
-      end_frame(s.back(), r.pid, r.vcpu == s.back().vcpu ? r.icount : s.back().start);
-      s.pop_back();
-    };
-    switch (r.kind) {
-      case Kind::Call:
-        t.call_records++;
-        push(function(r.to), false);
-        break;
-      case Kind::Interrupt: push("[interrupt] " + function(r.to), true); break;
-      case Kind::Entry: push("[entry] " + function(r.to), true); break;
-      case Kind::Return:
-        while (!s.empty() && s.back().tail) pop();
-        if (s.empty() || s.back().entry) {
-          t.unmatched_returns++;
-        } else {
-          pop();
-        }
-        break;
-      case Kind::Iret:
-      case Kind::ToUser:
-        // Ends the innermost interrupt or entry (and calls left open inside it).
-        while (!s.empty()) {
-          bool entry = s.back().entry;
-          pop();
-          if (entry && r.kind == Kind::Iret) break;
-        }
-        break;
-      case Kind::Jump: {
-        // A tail call: a jump to another function's first instruction.
-        std::string to = sym(r.to);
-        if (to.find('+') == std::string::npos && to.rfind("0x", 0) != 0 && function(r.from) != to) {
-          t.tail_records++;
-          push(to, false, true);
-        }
-        break;
+  auto pop = [&]() {
+    // Instruction counts are one vCPU's: a frame that ended on another vCPU counts none.
+    end_frame(s.back(), r.pid, r.vcpu == s.back().vcpu ? r.icount : s.back().start);
+    s.pop_back();
+  };
+  switch (r.kind) {
+    case Kind::Call:
+      t_.call_records++;
+      push(function(r.to), false);
+      break;
+    case Kind::Interrupt: push("[interrupt] " + function(r.to), true); break;
+    case Kind::Entry: push("[entry] " + function(r.to), true); break;
+    case Kind::Return:
+      while (!s.empty() && s.back().tail) pop();
+      if (s.empty() || s.back().entry) {
+        t_.unmatched_returns++;
+      } else {
+        pop();
       }
+      break;
+    case Kind::Iret:
+    case Kind::ToUser:
+      // Ends the innermost interrupt or entry (and calls left open inside it).
+      while (!s.empty()) {
+        bool entry = s.back().entry;
+        pop();
+        if (entry && r.kind == Kind::Iret) break;
+      }
+      break;
+    case Kind::Jump: {
+      // A tail call: a jump to another function's first instruction.
+      std::string to = sym_(r.to);
+      if (to.find('+') == std::string::npos && to.rfind("0x", 0) != 0 && function(r.from) != to) {
+        t_.tail_records++;
+        push(to, false, true);
+      }
+      break;
     }
   }
-  return t;
+}
+
+CallTree build_call_tree(const Log& log, const Symbolize& sym) {
+  CallTreeBuilder b(sym, true);
+  for (const Record& r : log.records) b.add(r);
+  return std::move(b.tree());
 }
 
 namespace {

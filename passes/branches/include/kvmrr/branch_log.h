@@ -56,14 +56,38 @@ class LogWriter {
   std::vector<Record> chunk_;
 };
 
+// Reads a log chunk by chunk (a whole replay's log holds tens of millions of branches).
+// Throws RecordingError: missing, corrupt, other version; a log cut short reads to its last
+// whole chunk, and then complete() is false.
+class LogReader {
+ public:
+  explicit LogReader(const std::filesystem::path& path);
+  ~LogReader();
+  bool next(Record& out);
+  const Window& window() const { return window_; }
+  // Valid once next() returned false.
+  bool complete() const { return complete_; }
+  uint64_t instructions() const { return instructions_; }  // in the window (complete only)
+  uint64_t records() const { return records_; }
+
+ private:
+  bool read_chunk();
+  std::filesystem::path path_;
+  FILE* f_ = nullptr;
+  Window window_;
+  std::vector<Record> chunk_;
+  size_t at_ = 0;
+  uint64_t offset_ = 0, records_ = 0, instructions_ = 0;
+  bool complete_ = false, done_ = false;
+};
+
 struct Log {
   Window window;
   std::vector<Record> records;
-  bool complete = false;      // the end marker is there
-  uint64_t instructions = 0;  // kernel instructions the pass saw in its window (complete only)
+  bool complete = false;
+  uint64_t instructions = 0;
 };
-// Throws RecordingError: missing, corrupt, other version; a log cut short reads to its
-// last whole chunk with complete = false.
+// The whole log in memory (small windows, tests).
 Log read_log(const std::filesystem::path& path);
 
 }  // namespace kvmrr::branches

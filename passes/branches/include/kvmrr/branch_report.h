@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,28 @@ struct CallTree {
 // that the RET ending its caller pops too, an interrupt or entry from user mode pushes a
 // frame that IRET or the return to user mode ends. Instruction counts are the vCPU's
 // between call and return. sym gives "func+0xoff" (just "func" at its first instruction).
+class CallTreeBuilder {
+ public:
+  // spans: keep every completed frame (for chrome_trace()); costs memory per call.
+  CallTreeBuilder(Symbolize sym, bool spans);
+  void add(const Record& r);
+  CallTree& tree() { return t_; }
+
+ private:
+  struct Frame {
+    CallNode* node;
+    std::string name;
+    uint64_t start;
+    uint16_t vcpu;
+    bool entry;  // an interrupt or a kernel entry from user mode, not a call
+    bool tail;   // entered by a jump to a function's first instruction: ends with its caller
+  };
+  void end_frame(const Frame& f, uint32_t pid, uint64_t icount);
+  Symbolize sym_;
+  bool keep_spans_;
+  CallTree t_;
+  std::map<uint64_t, std::vector<Frame>> stacks_;  // per thread
+};
 CallTree build_call_tree(const Log& log, const Symbolize& sym);
 
 // The tree as text: one line per node, indented, "calls  instructions  name".
