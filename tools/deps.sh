@@ -23,6 +23,8 @@ PACKAGES=(
   gdb
   # tests: the C++ style check (style.clang_format) and make format
   clang-format
+  # tests: libFuzzer harnesses of the parsers (tools/fuzz.sh: clang, its fuzzer runtime)
+  clang libclang-rt-14-dev
 )
 
 SRC_LIST=/etc/apt/sources.list.d/kvm-rr-deb-src.sources

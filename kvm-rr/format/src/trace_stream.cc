@@ -119,7 +119,14 @@ TraceWriter::TraceWriter(std::filesystem::path path, size_t frame_bytes)
   put_u32(h + 8, kFormatVersion);
   put_u32(h + 12, kStreamHeaderSize);
   put_u32(h + 28, crc(h, 28));
-  write_all(h, sizeof h);
+  try {
+    write_all(h, sizeof h);
+  } catch (...) {
+    // No destructor runs for an object whose constructor threw (a full disk): free here.
+    ::close(fd_);
+    ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
+    throw;
+  }
 }
 
 TraceWriter::~TraceWriter() {
@@ -205,6 +212,18 @@ void TraceWriter::close() {
 // TraceReader
 
 TraceReader::TraceReader(std::filesystem::path path) : path_(std::move(path)) {
+  try {
+    open_checked();
+  } catch (...) {
+    // No destructor runs for an object whose constructor threw: a refused stream would leak
+    // its descriptor and decompression context (found by fuzz/trace_stream_fuzz.cc).
+    if (fd_ >= 0) ::close(fd_);
+    ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
+    throw;
+  }
+}
+
+void TraceReader::open_checked() {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw RecordingError(Kind::Io, path_, fmt::format("cannot open: {}", strerror(errno)));
   struct stat st;

@@ -95,6 +95,7 @@ class TraceReader {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  void open_checked();
   bool load_frame();
   [[noreturn]] void corrupt(uint64_t offset, const std::string& what) const;
 
