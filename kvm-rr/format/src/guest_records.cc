@@ -78,4 +78,16 @@ std::vector<Event> parse_guest_records(const uint8_t* p, size_t size) {
   return out;
 }
 
+std::string check_guest_ring_header(uint32_t head, uint32_t size, uint32_t header_size, uint32_t header_struct_size) {
+  if (header_size < header_struct_size || header_size > 4096) {
+    return fmt::format("header_size {} is not between the ring header's {} bytes and 4096", header_size,
+                       header_struct_size);
+  }
+  if (size > kMaxGuestRingBytes) {
+    return fmt::format("size {} is over the {} bytes QEMU copies out", size, kMaxGuestRingBytes);
+  }
+  if (head > size) return fmt::format("head {} is past the end of the ring (size {})", head, size);
+  return "";
+}
+
 }  // namespace kvmrr

@@ -19,6 +19,8 @@
 #include "kvmrr/build_info.h"
 #include "kvmrr/error.h"
 #include "kvmrr/format.h"
+#include "kvmrr/guest-abi.h"
+#include "kvmrr/guest_records.h"
 #include "kvmrr/qemu-abi.h"
 #include "kvmrr/recorder.h"
 #include "kvmrr/replay-cursor.h"
@@ -357,6 +359,16 @@ int replay_sync_point(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count,
 int replay_interrupt(uint32_t vcpu, const KvmrrRegs* regs, uint32_t vector) {
   return replaying([&] { return g_replayer->interrupt(vcpu, to_regs(regs), vector); });
 }
+int ring_header_check(uint32_t head, uint32_t size, uint32_t header_size, char* err, size_t err_size) {
+  std::string bad = kvmrr::check_guest_ring_header(head, size, header_size, sizeof(struct kvmrr_ring));
+  if (bad.empty()) return 0;
+  bad = "the guest's event ring is malformed: " + bad;
+  set_error(err, err_size, bad);
+  std::lock_guard lock(g_mu);
+  if (g_recorder) g_recorder->fail(bad);
+  return -1;
+}
+
 int replay_user_return(uint32_t vcpu, const KvmrrRegs* regs) {
   return replaying([&] { return g_replayer->user_return(vcpu, to_regs(regs)); });
 }
@@ -499,6 +511,7 @@ const KvmrrQemuApi kApi = {
     .record_identify_kernel = record_identify_kernel,
     .replay_check_machine = replay_check_machine,
     .replay_user_return = replay_user_return,
+    .ring_header_check = ring_header_check,
 };
 
 }  // namespace

@@ -16,6 +16,8 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  17: ring_header_check (the guest ring's header words checked before QEMU copies records
+ *      out: a hostile or buggy guest kernel fails the recording, not QEMU).
  *  16: replay_user_return (the registers a vCPU returns to user mode with: system-call
  *      return values for `kvm-rr syscalls`).
  *  15: KVMRR_DMA_BETWEEN (a device write made while no vCPU ran kernel code: several vCPUs
@@ -36,7 +38,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 16
+#define KVMRR_QEMU_ABI_VERSION 17
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -373,6 +375,15 @@ typedef struct KvmrrQemuApi {
      * turn; the library keeps the last. Returns KVMRR_REPLAY_CONTINUE.
      */
     int (*replay_user_return)(uint32_t vcpu, const KvmrrRegs *regs);
+
+    /* Version 17. */
+    /*
+     * The guest ring's header as QEMU read it, before it copies records out: 0 when head,
+     * size and header_size are usable; else -1 with err naming the field and its value, and
+     * a recording in progress ends as failed there (its prefix stays readable; QEMU and the
+     * guest keep running). QEMU then copies nothing.
+     */
+    int (*ring_header_check)(uint32_t head, uint32_t size, uint32_t header_size, char *err, size_t err_size);
 } KvmrrQemuApi;
 
 /*
