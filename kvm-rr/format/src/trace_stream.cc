@@ -180,7 +180,8 @@ void TraceWriter::write_frame(uint32_t kind, const std::vector<uint8_t>& payload
   put_u32(h + 24, static_cast<uint32_t>(payload.size()));
   put_u32(h + 28, crc(payload.data(), payload.size()));
   put_u32(h + 32, crc(h, 32));
-  memcpy(h + kFrameHeaderSize, payload.data(), payload.size());
+  // An END frame has no payload, and memcpy from its null data is undefined even for 0 bytes.
+  if (!payload.empty()) memcpy(h + kFrameHeaderSize, payload.data(), payload.size());
   write_all(buf.data(), buf.size());
 }
 
