@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/fuzz.sh [--seconds N] [HARNESS...]: builds kvm-rr's libFuzzer harnesses (fuzz/) in a
 # clang tree of their own (build/fuzz: the parsers compiled with -fsanitize=fuzzer-no-link,
-# address,undefined) and runs each for N seconds (default 30): trace_stream, meta_json,
-# guest_ring, pmem_log. Corpora grow in build/fuzz/corpus/HARNESS from the seeds in
+# address,undefined) and runs each for N seconds (default 30): trace_stream, trace_events,
+# meta_json, guest_ring, pmem_log. Corpora grow in build/fuzz/corpus/HARNESS from the seeds in
 # fuzz/corpus/HARNESS. A crash leaves its input in build/fuzz/crashes/ and fails (exit 1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
     *) HARNESSES+=("$1"); shift ;;
   esac
 done
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(trace_stream meta_json guest_ring pmem_log)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(trace_stream trace_events meta_json guest_ring pmem_log)
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (make deps)" >&2; exit 1; }
 B=$ROOT/build/fuzz
 FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"

@@ -35,3 +35,10 @@ PY
 n=$(sed -n 's/^events: //p' "$WORK/dump")
 [ "${n:-0}" -gt 0 ] || fail "no events readable before the disk filled up"
 pass "full disk: recording failed cleanly, QEMU kept going, $n events of the prefix readable"
+
+# Room again (as a user who freed space): the prefix replays as far as it goes.
+mount -o remount,size=96m "$small"
+run "$KVMRR" replay "$small/rec" >"$WORK/replay" 2>"$WORK/replay.err"
+[ "$status" = 0 ] || { tail -n 30 "$WORK/replay.err"; cat "$WORK/replay"; fail "the full disk's prefix did not replay (exit $status)"; }
+expect_contains "$WORK/replay" "prefix of an incomplete recording"
+pass "full disk: the prefix of $n events replays: $(cat "$WORK/replay")"

@@ -212,6 +212,16 @@ class ReplayCommand : public Command {
         auto reader = rec.open_events();
         Event e;
         while (reader->next(e)) {}
+        // Events are logged only once the snapshot is whole: an incomplete stream without
+        // one is a recorder killed while (or right after) it wrote the snapshot, which QEMU
+        // could not load, and there would be nothing to replay anyway.
+        if (!reader->end().complete && reader->end().events == 0) {
+          fmt::print(err,
+                     "kvm-rr replay: {}: the recorder was killed before its first event, while or right after it "
+                     "wrote the snapshot: nothing to replay\n",
+                     dir.string());
+          return kExitBadRecording;
+        }
       }
       argv = replay_command_line(rec, inst);
       if (pass == "pmem") {
