@@ -150,3 +150,8 @@ run "$KVMRR" record --accel kvm --smp 9 -o "$WORK/kvm9" -- true 2>"$WORK/kvm9.er
 [ "$status" = 2 ] || fail "record --accel kvm --smp 9: exit $status, expected 2"
 expect_contains "$WORK/kvm9.err" "--smp must be between 1 and 8"
 pass "record --accel kvm --smp 9 names the bad value"
+# A zero timeout is a mistake, not "no limit" nor "kill at once".
+run "$KVMRR" record --timeout 0 -o "$WORK/t0" -- true 2>"$WORK/t0.err"
+[ "$status" = 2 ] && expect_contains "$WORK/t0.err" "--timeout needs seconds above 0"
+[ ! -e "$WORK/t0/meta.json" ] || fail "record --timeout 0 left a recording"
+pass "record --timeout 0 refused"

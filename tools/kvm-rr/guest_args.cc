@@ -46,7 +46,13 @@ bool parse_guest_args(std::string_view name, const std::vector<std::string>& arg
   }
   out.guest.smp = uint32_t(o.number("--smp", out.guest.smp));
   out.guest.pmem_mb = o.number("--pmem", out.guest.pmem_mb);
-  if (o.has("--timeout")) out.run.timeout = std::chrono::seconds(o.number("--timeout", 0));
+  if (o.has("--timeout")) {
+    if (o.number("--timeout", 0) == 0) {
+      fmt::print(err, "kvm-rr {}: --timeout needs seconds above 0 (leave it out for no limit)\n", name);
+      return false;
+    }
+    out.run.timeout = std::chrono::seconds(o.number("--timeout", 0));
+  }
   out.guest.kernel_args = o.text("--kernel-args", out.guest.kernel_args);
   out.verbose = o.has("--verbose");
   out.command = o.command;

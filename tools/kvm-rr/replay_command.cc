@@ -118,7 +118,13 @@ class ReplayCommand : public Command {
     bool verbose = o.has("--verbose");
     GuestRunOptions options;
     options.heartbeat = std::chrono::seconds(30);
-    if (o.has("--timeout")) options.timeout = std::chrono::seconds(o.number("--timeout", 0));
+    if (o.has("--timeout")) {
+      if (o.number("--timeout", 0) == 0) {
+        fmt::print(err, "kvm-rr replay: --timeout needs seconds above 0 (leave it out for no limit)\n");
+        return kExitUsage;
+      }
+      options.timeout = std::chrono::seconds(o.number("--timeout", 0));
+    }
     if (o.has("--pass") && pass != "pmem" && pass != "branches") {
       fmt::print(err, "kvm-rr replay: unknown pass '{}' (passes: pmem, branches)\n", pass);
       return kExitUsage;
@@ -138,6 +144,10 @@ class ReplayCommand : public Command {
     window.from_event = o.number("--from", 0);
     window.to_event = o.number("--to", UINT64_MAX);
     window.pid = o.number("--pid", 0);
+    if (o.has("--pid") && window.pid == 0) {
+      fmt::print(err, "kvm-rr replay: --pid 0: threads are numbered from 1 (leave --pid out for all of them)\n");
+      return kExitUsage;
+    }
     if (window.from_event >= window.to_event) {
       fmt::print(err, "kvm-rr replay: --from {} is not before --to {}\n", window.from_event, window.to_event);
       return kExitUsage;

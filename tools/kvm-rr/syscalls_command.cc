@@ -78,8 +78,8 @@ class SyscallsCommand : public Command {
     for (const std::string& p : split_commas(o.text("--pid"))) {
       char* end = nullptr;
       unsigned long long v = strtoull(p.c_str(), &end, 10);
-      if (p.empty() || *end || p[0] == '-') {
-        fmt::print(err, "kvm-rr syscalls: --pid {}: not a pid (a decimal number)\n", p);
+      if (p.empty() || *end || p[0] == '-' || v == 0) {
+        fmt::print(err, "kvm-rr syscalls: --pid {}: not a pid (a decimal number from 1)\n", p);
         return kExitUsage;
       }
       pids.insert(v);
