@@ -38,3 +38,7 @@ echo "demo: every interrupt taken in kernel mode sits at a sync point (kvm-rr ch
 "$KVMRR" check "$rec/recording" | sed 's/^/  | /'
 echo "demo: replaying the recorded kernel in TCG, every event checked (kvm-rr replay):"
 "$KVMRR" replay --timeout 900 "$rec/recording" 2>&1 | sed 's/^/  | /'
+echo "demo: its system calls, strace-like, with the values replay saw them return (kvm-rr syscalls):"
+# awk reads to the end, as above.
+"$KVMRR" syscalls "$rec/recording" 2>/dev/null |
+  awk '/ (openat|read|write|execve|pipe2|close)\(/ && n++ < 6 { print "  | " substr($0, 1, 150) }'

@@ -355,6 +355,8 @@ TracedEntry SyscallTracer::decode(uint64_t index, const Open& o) const {
       a = decode_mmap_prot(v);
     } else if (name == "flags" && t.name == "mmap") {
       a = decode_mmap_flags(v);
+    } else if (name.find("flag") != std::string_view::npos) {
+      a = v ? fmt::format("{:#x}", v) : "0";  // flags not decoded by name: their bits show in hex
     } else if (signed_type(type)) {
       a = fmt::format("{}", type == "int" || thirty_two_bits(type) ? int64_t(int32_t(v)) : int64_t(v));
     } else if (t.name == "mmap" && name == "fd") {
