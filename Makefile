@@ -80,7 +80,7 @@ demo: all
 # Unit tests (GoogleTest) and end-to-end tests (label e2e) all run under CTest, whose
 # closing line counts every test.
 unit-test: build
-	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -LE e2e -j 2
+	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -LE 'e2e|hardening' -j 2
 
 e2e-test: all kernel-mutant
 	@ctest --test-dir $(CMAKE_BUILD) --output-on-failure -L e2e
