@@ -13,25 +13,6 @@ mon=$WORK/mon.sock
 rec=$WORK/rec
 port=$((20000 + RANDOM % 20000))
 
-hmp() {
-  python3 - "$mon" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-def until_prompt():
-    out = b""
-    while not out.endswith(b"(qemu) "):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        out += chunk
-    return out.decode(errors="replace")
-until_prompt()
-for cmd in sys.argv[2:]:
-    s.sendall(cmd.encode() + b"\n")
-    print(until_prompt().replace("(qemu) ", ""), flush=True)
-PY
-}
 wait_console() {  # wait_console TEXT [COUNT]: until the console has COUNT (1) lines with TEXT
   for _ in $(seq 1 1200); do
     [ "$(grep -c "$1" "$WORK/console" || true)" -ge "${2:-1}" ] && return 0

@@ -112,3 +112,24 @@ assert j["result"] == "ok" and j["events_replayed"] == int(sys.argv[2]) == j["ev
 PY
   pass "$name: $events events replayed with zero divergence"
 }
+
+# hmp CMD...: each command over the QEMU monitor socket $mon, its answer printed.
+hmp() {
+  python3 - "$mon" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+def until_prompt():
+    out = b""
+    while not out.endswith(b"(qemu) "):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+until_prompt()
+for cmd in sys.argv[2:]:
+    s.sendall(cmd.encode() + b"\n")
+    print(until_prompt().replace("(qemu) ", ""), flush=True)
+PY
+}

@@ -9,26 +9,6 @@ qemu=$BUILD/qemu/bin/qemu-system-x86_64
 mon=$WORK/mon.sock
 rec=$WORK/monitor-rec
 
-# hmp CMD...: each command over the monitor socket, its answer printed.
-hmp() {
-  python3 - "$mon" "$@" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-def until_prompt():
-    out = b""
-    while not out.endswith(b"(qemu) "):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        out += chunk
-    return out.decode(errors="replace")
-until_prompt()
-for cmd in sys.argv[2:]:
-    s.sendall(cmd.encode() + b"\n")
-    print(until_prompt().replace("(qemu) ", ""), flush=True)
-PY
-}
 
 # wait_console TEXT: until the guest prints TEXT (a boot under TCG takes tens of seconds).
 wait_console() {

@@ -6,6 +6,7 @@
 
 #include "kvmrr/error.h"
 #include "kvmrr/syscall_table.h"
+#include "pmem_pass.h"
 
 namespace kvmrr {
 
@@ -42,18 +43,8 @@ branches::Window entry_window(const Recording& rec, const std::string& name, uin
 }
 
 std::vector<std::string> branches_pass_qemu_args(const Recording& rec, const Install& inst, const branches::Window& w) {
-  std::error_code ec;
-  if (!fs::exists(inst.branches_plugin, ec)) {
-    throw RecordingError(RecordingError::Kind::Io, inst.branches_plugin,
-                         "the branch pass plugin is missing: run `make build`");
-  }
   fs::path out = branches_pass_dir(rec);
-  fs::remove_all(out, ec);
-  fs::create_directories(out, ec);
-  if (ec) throw RecordingError(RecordingError::Kind::Io, out, ec.message());
-  if (out.string().find(',') != std::string::npos || inst.vmlinux.string().find(',') != std::string::npos) {
-    throw RecordingError(RecordingError::Kind::Io, out, "QEMU's -plugin cannot take a path with a comma");
-  }
+  prepare_pass_dir(out, inst.branches_plugin, inst.vmlinux, "branch");
   std::string arg =
       fmt::format("{},out={},vmlinux={}", inst.branches_plugin.string(), out.string(), inst.vmlinux.string());
   if (w.from_event) arg += fmt::format(",from={}", w.from_event);

@@ -21,6 +21,20 @@ std::optional<PmemRange> recorded_pmem_range(const std::vector<std::string>& arg
   return std::nullopt;
 }
 
+void prepare_pass_dir(const fs::path& out, const fs::path& plugin, const fs::path& vmlinux, const char* what) {
+  std::error_code ec;
+  if (!fs::exists(plugin, ec)) {
+    throw RecordingError(RecordingError::Kind::Io, plugin,
+                         fmt::format("the {} pass plugin is missing: run `make build`", what));
+  }
+  fs::remove_all(out, ec);
+  fs::create_directories(out, ec);
+  if (ec) throw RecordingError(RecordingError::Kind::Io, out, ec.message());
+  if (out.string().find(',') != std::string::npos || vmlinux.string().find(',') != std::string::npos) {
+    throw RecordingError(RecordingError::Kind::Io, out, "QEMU's -plugin cannot take a path with a comma");
+  }
+}
+
 fs::path pmem_pass_dir(const Recording& rec) { return rec.dir() / "pmem"; }
 
 std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install& inst) {
@@ -36,18 +50,8 @@ std::vector<std::string> pmem_pass_qemu_args(const Recording& rec, const Install
     throw RecordingError(RecordingError::Kind::Corrupt, rec.meta_path(),
                          "the recorded guest has no pmem region (no memmap= on its kernel command line)");
   }
-  std::error_code ec;
-  if (!fs::exists(inst.pmem_plugin, ec)) {
-    throw RecordingError(RecordingError::Kind::Io, inst.pmem_plugin,
-                         "the pmem pass plugin is missing: run `make build`");
-  }
   fs::path out = pmem_pass_dir(rec);
-  fs::remove_all(out, ec);
-  fs::create_directories(out, ec);
-  if (ec) throw RecordingError(RecordingError::Kind::Io, out, ec.message());
-  if (out.string().find(',') != std::string::npos || inst.vmlinux.string().find(',') != std::string::npos) {
-    throw RecordingError(RecordingError::Kind::Io, out, "QEMU's -plugin cannot take a path with a comma");
-  }
+  prepare_pass_dir(out, inst.pmem_plugin, inst.vmlinux, "pmem");
   return {"-plugin", fmt::format("{},out={},base={:#x},size={:#x},vmlinux={}", inst.pmem_plugin.string(), out.string(),
                                  range->base, range->size, inst.vmlinux.string())};
 }

@@ -20,6 +20,11 @@ struct PmemRange {
 // /dev/pmem0); nullopt when the recording has no pmem.
 std::optional<PmemRange> recorded_pmem_range(const std::vector<std::string>& qemu_argv);
 
+// A pass's output directory, emptied and made, and its plugin checked: both go into
+// QEMU's -plugin argument, which cannot hold a comma. Throws RecordingError.
+void prepare_pass_dir(const std::filesystem::path& out, const std::filesystem::path& plugin,
+                      const std::filesystem::path& vmlinux, const char* what);
+
 // Where the pass writes: DIR/pmem.
 std::filesystem::path pmem_pass_dir(const Recording& rec);
 
