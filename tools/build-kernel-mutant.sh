@@ -20,6 +20,7 @@ set -euo pipefail
 
 PATCH_DIR=$REPO_ROOT/guest-kernel-patches
 GUEST_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/guest-abi.h
+CHECKPOINT_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/checkpoint.h
 
 patch=${1:?usage: $0 PATCH OUT_LINK [NORMAL_LINK]}
 out_link=${2:?usage: $0 PATCH OUT_LINK [NORMAL_LINK]}
@@ -93,6 +94,8 @@ apply_series "$mtree" "$PATCH_DIR"
 git -C "$mtree" am -q --keep-cr --committer-date-is-author-date "$patch" ||
   { git -C "$mtree" am --abort >/dev/null 2>&1; die "${patch#"$REPO_ROOT"/} does not apply on top of guest-kernel-patches/ (try: make kernel-tree, then git apply --check in that tree)"; }
 cmp -s "$GUEST_ABI" "$mtree/include/uapi/linux/kvmrr.h" || cp "$GUEST_ABI" "$mtree/include/uapi/linux/kvmrr.h"
+cmp -s "$CHECKPOINT_ABI" "$mtree/include/uapi/linux/kvmrr-checkpoint.h" ||
+  cp "$CHECKPOINT_ABI" "$mtree/include/uapi/linux/kvmrr-checkpoint.h"
 cmp -s "$normal_out/config" "$mtree/build/.config" || cp "$normal_out/config" "$mtree/build/.config"
 say "guest-kernel-patches/ and ${patch##*/} applied in $((SECONDS - t))s"
 

@@ -15,10 +15,14 @@ FRAGMENT=$PATCH_DIR/kvm-rr.config
 TARBALL=/usr/src/linux-source-6.1.tar.xz
 # The ring layout shared with QEMU is kvm-rr's; the kernel sees it as <uapi/linux/kvmrr.h>.
 GUEST_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/guest-abi.h
+# The checkpoint system call's number, which the kernel marks with a sync point.
+CHECKPOINT_ABI=$REPO_ROOT/kvm-rr/abi/guest/kvmrr/checkpoint.h
 
 install_headers() {
   local tree=$1
   cmp -s "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h" || cp "$GUEST_ABI" "$tree/include/uapi/linux/kvmrr.h"
+  cmp -s "$CHECKPOINT_ABI" "$tree/include/uapi/linux/kvmrr-checkpoint.h" ||
+    cp "$CHECKPOINT_ABI" "$tree/include/uapi/linux/kvmrr-checkpoint.h"
 }
 
 src_version() {
@@ -80,7 +84,7 @@ compile_tree() {
 build() {
   local out_link=$1 ver; ver=$(src_version)
   local patches; patches=$(series_files "$PATCH_DIR")
-  local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" "$GUEST_ABI" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
+  local key; key=$({ echo "$ver"; hash_of "$FRAGMENT" "$GUEST_ABI" "$CHECKPOINT_ABI" $patches "$PATCH_DIR/series"; cat "$0"; } | sha256sum | cut -c1-16)
   local out=$KVMRR_CACHE/kernel/out-$key
   local tree=$TREE
   if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then

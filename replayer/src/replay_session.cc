@@ -63,9 +63,10 @@ const Event* ReplaySession::take() {
   return consume();
 }
 
-void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const Regs* actual) {
+void ReplaySession::diverge_here(std::string what, uint32_t vcpu, const Regs* actual, std::string detail) {
   if (divergence_) return;
   diverge(std::move(what), vcpu, actual, fill());
+  divergence_->detail = std::move(detail);
 }
 
 // The matched event moves into the window of recent events the reports show.
@@ -128,6 +129,7 @@ std::string ReplaySession::report() const {
   const Divergence& d = *divergence_;
   std::string out = fmt::format("DIVERGED at event {} on vCPU {}: {}\n", d.event_index, d.vcpu, d.what);
   if (d.expected) out += fmt::format("  expected: #{} {}\n", d.event_index, describe(*d.expected, vmlinux_));
+  out += d.detail;
   std::optional<Regs> want;
   if (d.expected && d.expected->digest) want = unpack_regs(d.expected->data);
   auto regs = [&](const char* label, const Regs& r, const Regs* other) {

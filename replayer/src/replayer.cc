@@ -82,6 +82,105 @@ Replayer::Replayer(const std::filesystem::path& dir, const std::filesystem::path
   started_ = last_progress_ = std::chrono::steady_clock::now();
 }
 
+void Replayer::attach_memory(const uint8_t* ram, uint64_t bytes) {
+  try {
+    memory_ = GuestMemory::from_ram(ram, bytes, vmlinux_);
+  } catch (const RecordingError& e) {
+    // Checked when a digest comes: a recording without digests needs no struct pages.
+    memory_error_ = e.what();
+  }
+}
+
+static bool is_anchored_digest(const Event* e) {
+  return e && e->type == EventType::MemDigest && e->nargs > arg::kDigestSync;
+}
+
+Replayer::Step Replayer::check_digests(uint32_t vcpu) {
+  for (const Event* e; (e = session_.peek()) && e->type == EventType::MemDigest && !is_anchored_digest(e);) {
+    if (!verify_digest(*e, vcpu)) return Step::Stop;
+    session_.take();
+  }
+  return stop_if_diverged();
+}
+
+bool Replayer::verify_digest(const Event& d, uint32_t vcpu) {
+  uint64_t seq = d.nargs > arg::kDigestSeq ? d.args[arg::kDigestSeq] : 0;
+  auto point = DigestPoint(d.nargs > arg::kDigestPoint ? d.args[arg::kDigestPoint] : 0);
+  try {
+    recorded_digests_.apply(decode_digests(d.data));
+  } catch (const RecordingError& e) {
+    session_.diverge_here(fmt::format("the recording's memory digest #{} is malformed: {}", seq, e.detail()), vcpu,
+                          nullptr);
+    return false;
+  }
+  if (d.nargs > arg::kDigestCombined && recorded_digests_.combined() != d.args[arg::kDigestCombined]) {
+    session_.diverge_here(
+        fmt::format("the recording's memory digest #{} does not add up: its table of page digests is damaged", seq),
+        vcpu, nullptr);
+    return false;
+  }
+  if (!memory_error_.empty()) {
+    session_.diverge_here(fmt::format("replay cannot take memory digest #{}: {}", seq, memory_error_), vcpu, nullptr);
+    return false;
+  }
+  if (!memory_.ram) {
+    digests_unchecked_++;
+    return true;
+  }
+  std::vector<PageDigest> now;
+  try {
+    if (!kernel_memory_) kernel_memory_ = std::make_unique<KernelMemory>(vmlinux_, hooks_.guest_ring_gpa);
+    now = kernel_memory_->digest(memory_);
+  } catch (const RecordingError& e) {
+    session_.diverge_here(fmt::format("replay cannot take memory digest #{}: {}", seq, e.what()), vcpu, nullptr);
+    return false;
+  }
+  std::vector<PageMismatch> diff = compare(recorded_digests_, now);
+  if (diff.empty()) {
+    digests_checked_++;
+    last_digest_at_ = session_.consumed();
+    return true;
+  }
+  auto page_line = [&](const PageMismatch& m) {
+    PageKind kind = m.recorded != PageKind::None ? m.recorded : m.replayed;
+    std::string s = kernel_memory_->describe(m.pfn, kind, m.first_line);
+    if (m.recorded != m.replayed) {
+      s += fmt::format(": the recording had it as {}, replay as {}", to_string(m.recorded), to_string(m.replayed));
+    } else if (m.first_line >= 0) {
+      s += fmt::format(": from byte {:#x} on", m.first_line * 64);
+    }
+    return s;
+  };
+  std::string detail;
+  const size_t shown = std::min<size_t>(diff.size(), 8);
+  for (size_t i = 0; i < shown; i++) {
+    const PageMismatch& m = diff[i];
+    detail += fmt::format("    {}\n", page_line(m));
+    if (m.recorded == m.replayed && m.first_line >= 0 && uint64_t(m.pfn + 1) * kPageBytes <= memory_.bytes) {
+      const uint8_t* line = memory_.ram + uint64_t(m.pfn) * kPageBytes + m.first_line * 64;
+      detail += "      replayed:";
+      for (int w = 0; w < 8; w++) {
+        uint64_t v;
+        memcpy(&v, line + w * 8, 8);
+        detail += fmt::format(" {:016x}", v);
+      }
+      detail += "\n";
+    }
+  }
+  if (diff.size() > shown) detail += fmt::format("    and {} more pages\n", diff.size() - shown);
+  detail += fmt::format(
+      "  an input that reached only memory came between {} and event #{} (the events below are the last of it)\n",
+      last_digest_at_ ? fmt::format("the last digest that matched (after event #{})", last_digest_at_ - 1)
+                      : std::string("the start"),
+      session_.consumed());
+  session_.diverge_here(fmt::format("kernel memory differs from the recording at memory digest #{} ({}): {} page{} "
+                                    "differ{}, the first {}",
+                                    seq, to_string(point), diff.size(), diff.size() == 1 ? "" : "s",
+                                    diff.size() == 1 ? "s" : "", page_line(diff[0])),
+                        vcpu, nullptr, detail);
+  return false;
+}
+
 bool Replayer::ended() {
   if (session_.divergence()) return true;
   if (session_.peek()) return false;
@@ -90,13 +189,15 @@ bool Replayer::ended() {
 }
 
 Replayer::Step Replayer::my_turn(uint32_t vcpu) {
-  if (!apply_between() || ended()) return Step::Stop;
+  if (!apply_between()) return Step::Stop;
+  if (ended()) return Step::Stop;
   return session_.peek()->vcpu == vcpu ? Step::Continue : Step::Wait;
 }
 
 int Replayer::turn() {
   if (!apply_between()) return -1;
   const Event* e = session_.peek();
+
   return e ? static_cast<int>(e->vcpu) : -1;
 }
 
@@ -166,7 +267,7 @@ Replayer::Step Replayer::device_read(EventType type, uint32_t vcpu, const Regs& 
     return Step::Stop;
   }
   *value = e->args[arg::kDeviceValue];
-  return stop_if_diverged();
+  return check_digests(vcpu);
 }
 
 Replayer::Step Replayer::io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t* value) {
@@ -197,6 +298,7 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
       here |=
           mine && mine->type == EventType::Deschedule && mine->nargs >= 1 && mine->args[arg::kSwitchSync] == sync_count;
       here |= mine && mine->type == EventType::Resume;
+      here |= is_anchored_digest(mine) && mine->args[arg::kDigestSync] == sync_count;
       return here ? Step::Wait : Step::Continue;
     }
     if (left) {
@@ -205,6 +307,20 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
       // done when this vCPU's turn comes, still parked here; it never runs on past the
       // point where the recorder left it.
       return Step::Wait;
+    }
+    if (is_anchored_digest(e) && e->args[arg::kDigestSync] == sync_count) {
+      // Taken while the guest wrote here (a checkpoint's ring flush, the stop).
+      if (!verify_digest(*e, vcpu)) return Step::Stop;
+      session_.take();
+      continue;
+    }
+    if (is_anchored_digest(e) && e->args[arg::kDigestSync] < sync_count) {
+      session_.diverge_here(
+          fmt::format("vCPU {} passed sync point {} where the recording took memory digest #{}; it is "
+                      "at sync point {}",
+                      vcpu, e->args[arg::kDigestSync], e->args[arg::kDigestSeq], sync_count),
+          vcpu, &regs);
+      return Step::Stop;
     }
     if ((e->type == EventType::Cfu || e->type == EventType::Gfu) && vcpu < chunks_ahead_.size() &&
         chunks_ahead_[vcpu]) {
@@ -219,6 +335,7 @@ Replayer::Step Replayer::sync_point(uint32_t vcpu, const Regs& regs, uint64_t sy
         // The recorder switched vCPUs here: so does replay, once this vCPU is checked to be
         // where the recorder left it or ran it again.
         if (!session_.expect(e->type, vcpu, regs)) return Step::Stop;
+        if (check_digests(vcpu) == Step::Stop) return Step::Stop;
         *switched = true;
         left = !resume;
         continue;
@@ -654,6 +771,8 @@ int Replayer::finish(const GuestRead& read) {
   v.events_replayed = session_.consumed();
   v.events_total = total_events_;
   v.kernel_entries = kernel_entries_;
+  v.memory_digests_checked = digests_checked_;
+  v.memory_digests_unchecked = digests_unchecked_;
   v.seconds = duration<double>(steady_clock::now() - started_).count();
   int status;
   if (const auto& d = session_.divergence()) {

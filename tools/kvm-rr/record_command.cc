@@ -5,6 +5,7 @@
 #include "command.h"
 #include "guest_args.h"
 #include "install.h"
+#include "kvmrr/memory_digest.h"
 #include "kvmrr/recording.h"
 
 namespace kvmrr {
@@ -24,7 +25,11 @@ class RecordCommand : public Command {
             "the recording starts just before CMD runs (as root, via `sh -c`) and ends just\n"
             "after. DIR then holds meta.json, the machine snapshot and the event stream\n"
             "(see kvm-rr dump). Exits with CMD's status.\n\n"
-            "  -o DIR       the recording to create (must not exist, or be empty)\n") +
+            "  -o DIR       the recording to create (must not exist, or be empty)\n"
+            "  --checksum WHEN  memory digests replay checks (docs/memory-digests.md): end\n"
+            "               (default: when the guest stops recording), checkpoints (also after\n"
+            "               each kvm-rr-checkpoint), N (also every N events), off. With any but\n"
+            "               off the guest boots with init_on_free=1\n") +
         kGuestOptionsHelp +
         "\nExit status: CMD's status; 124 on timeout; 125 when the guest or the recording\n"
         "failed (the reason is printed).\n";
@@ -34,7 +39,23 @@ class RecordCommand : public Command {
   int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) override {
     GuestArgs ga;
     ParsedOptions own;
-    if (!parse_guest_args(name(), args, ga, err, {{"-o", OptionSpec::Takes::Text}}, &own)) return kExitUsage;
+    if (!parse_guest_args(name(), args, ga, err,
+                          {{"-o", OptionSpec::Takes::Text}, {"--checksum", OptionSpec::Takes::Text}}, &own)) {
+      return kExitUsage;
+    }
+    std::string checksum = own.text("--checksum", "end");
+    DigestPolicy digests;
+    try {
+      digests = DigestPolicy::parse(checksum);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(err, "kvm-rr record: {}\n", e.what());
+      return kExitUsage;
+    }
+    if (digests.mode != DigestPolicy::Mode::Off) {
+      // A freed page is zeroed, so no user data (which replay never has) lingers in the
+      // free parts of the kernel's next allocations from it.
+      ga.guest.kernel_args += ga.guest.kernel_args.empty() ? "init_on_free=1" : " init_on_free=1";
+    }
     std::string dir_arg = own.text("-o");
     if (dir_arg.empty()) {
       fmt::print(err, "kvm-rr record: say where the recording goes with -o DIR\n");
@@ -51,7 +72,9 @@ class RecordCommand : public Command {
     int prepared = kExitOk;
     std::optional<GuestMachine> machine = prepare_guest(name(), ga, err, &prepared);
     if (!machine) return prepared;
-    ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()}, {"KVMRR_GUEST_COMMAND", ga.guest.command}};
+    ga.run.env = {{"KVMRR_VMLINUX", machine->install().vmlinux.string()},
+                  {"KVMRR_GUEST_COMMAND", ga.guest.command},
+                  {"KVMRR_CHECKSUM", checksum}};
     if (ga.guest.pmem_mb > 0) {
       ga.run.env.emplace_back("KVMRR_PMEM",
                               fmt::format("{}:{}", machine->pmem_offset_mb() << 20, ga.guest.pmem_mb << 20));

@@ -290,8 +290,9 @@ class ReplayCommand : public Command {
     using Result = ReplayVerdict::Result;
     if (v->result == Result::Ok || v->result == Result::Incomplete) {
       fmt::print(
-          out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}\n", v->events_replayed, v->kernel_entries,
+          out, "replay: OK events={} kernel_entries={} seconds={:.2f}{}{}\n", v->events_replayed, v->kernel_entries,
           v->seconds,
+          v->memory_digests_checked ? fmt::format(" memory_digests={}", v->memory_digests_checked) : std::string(),
           v->result == Result::Ok ? "" : fmt::format(" (prefix of an incomplete recording: {})", v->incomplete_reason));
       if (pass == "pmem" && r.qemu_exit == 0) return report_pmem_pass(dir, out, err);
       if (pass == "branches" && r.qemu_exit == 0) return report_branches_pass(dir, out, err);

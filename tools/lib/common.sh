@@ -60,7 +60,7 @@ git_tree_init() {
   git -C "$dir" commit -q -m "$msg" --no-verify
   git -C "$dir" tag base
   # Files the build drops into the tree (kvm-rr's ABI header) never belong to a patch.
-  printf '/include/kvmrr/\n/include/uapi/linux/kvmrr.h\n/build/\n/build-*/\n' >>"$dir/.git/info/exclude"
+  printf '/include/kvmrr/\n/include/uapi/linux/kvmrr.h\n/include/uapi/linux/kvmrr-checkpoint.h\n/build/\n/build-*/\n' >>"$dir/.git/info/exclude"
 }
 
 # apply_series TREE SERIES_DIR: reset TREE to its base and apply the series as commits.

@@ -27,6 +27,10 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::YieldWindow, "yield_window", {"yield", "pending"}, ""},
     {EventType::Deschedule, "deschedule", {"sync"}, "registers"},
     {EventType::Resume, "resume", {"sync"}, "registers"},
+    {EventType::MemDigest,
+     "mem_digest",
+     {"point", "seq", "pages", "combined", "sync"},
+     "digests of the kernel's pages that changed since the previous digest"},
 };
 static_assert(std::size(kTypes) == kLastEventType - kFirstEventType + 1);
 }  // namespace

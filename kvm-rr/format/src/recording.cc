@@ -54,6 +54,11 @@ nlohmann::json RecordingMeta::to_json() const {
                      {"bql_handoffs", c.bql_handoffs},
                      {"token_handoffs", c.token_handoffs}};
   }
+  if (memory_digests) {
+    const MemoryDigestSummary& d = *memory_digests;
+    j["memory_digests"] = {
+        {"policy", d.policy}, {"taken", d.taken}, {"seconds", d.seconds}, {"pages", d.pages}, {"end", d.end}};
+  }
   return j;
 }
 
@@ -187,11 +192,25 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
     }
     m.counters = rc;
   }
+  if (auto* d = optional_field("memory_digests", V::object)) {
+    MemoryDigestSummary s;
+    s.policy = field(*d, "policy", V::string, file, "memory_digests").get<std::string>();
+    s.taken = field(*d, "taken", V::number_unsigned, file, "memory_digests").get<uint64_t>();
+    const json& secs = d->contains("seconds") ? (*d)["seconds"] : json();
+    if (!secs.is_number() || secs.get<double>() < 0) {
+      throw RecordingError(Kind::Corrupt, file, "field \"memory_digests.seconds\" must be a number of seconds");
+    }
+    s.seconds = secs.get<double>();
+    s.pages = field(*d, "pages", V::number_unsigned, file, "memory_digests").get<uint64_t>();
+    s.end = field(*d, "end", V::string, file, "memory_digests").get<std::string>();
+    m.memory_digests = s;
+  }
   m.extra = j;
   for (const char* known :
-       {"format_version", "kvmrr_version", "qemu",      "guest_kernel", "command_line", "guest_command",  "accel",
-        "cpu_model",      "smp",           "memory_mb", "created",      "machine",      "guest_ring_gpa", "cpuid",
-        "pmem",           "state",         "failure",   "abort_reason", "events",       "ended",          "counters"}) {
+       {"format_version", "kvmrr_version", "qemu",     "guest_kernel",  "command_line", "guest_command",
+        "accel",          "cpu_model",     "smp",      "memory_mb",     "created",      "machine",
+        "guest_ring_gpa", "cpuid",         "pmem",     "state",         "failure",      "abort_reason",
+        "events",         "ended",         "counters", "memory_digests"}) {
     m.extra.erase(known);
   }
   return m;

@@ -28,6 +28,8 @@ void ReplayVerdict::write(const std::filesystem::path& dir) const {
   j["events_replayed"] = events_replayed;
   j["events_total"] = events_total;
   j["kernel_entries"] = kernel_entries;
+  j["memory_digests_checked"] = memory_digests_checked;
+  if (memory_digests_unchecked) j["memory_digests_unchecked"] = memory_digests_unchecked;
   j["seconds"] = seconds;
   if (result == Result::Ok || result == Result::Incomplete) j["recording_complete"] = result == Result::Ok;
   if (result == Result::Incomplete) j["incomplete_reason"] = incomplete_reason;
@@ -63,6 +65,8 @@ std::optional<ReplayVerdict> ReplayVerdict::read(const std::filesystem::path& di
   v.events_replayed = j.value("events_replayed", uint64_t{0});
   v.events_total = j.value("events_total", uint64_t{0});
   v.kernel_entries = j.value("kernel_entries", uint64_t{0});
+  v.memory_digests_checked = j.value("memory_digests_checked", uint64_t{0});
+  v.memory_digests_unchecked = j.value("memory_digests_unchecked", uint64_t{0});
   v.seconds = j.value("seconds", 0.0);
   v.incomplete_reason = j.value("incomplete_reason", "");
   if (auto d = j.find("divergence"); d != j.end() && d->is_object()) {

@@ -109,6 +109,12 @@ kvmrr::RecordSetup record_setup(const KvmrrRecordInfo& info) {
   s.guest_ring_gpa = info.guest_ring_gpa;
   s.vmlinux = env("KVMRR_VMLINUX");
   s.guest_command = env("KVMRR_GUEST_COMMAND");
+  // KVMRR_CHECKSUM (the front end's --checksum): when to take memory digests.
+  try {
+    s.digests = kvmrr::DigestPolicy::parse(env("KVMRR_CHECKSUM").empty() ? "off" : env("KVMRR_CHECKSUM"));
+  } catch (const std::invalid_argument& e) {
+    throw kvmrr::RecordingError(kvmrr::RecordingError::Kind::Io, s.dir, std::string("KVMRR_CHECKSUM: ") + e.what());
+  }
   // KVMRR_PMEM=BASE:SIZE (bytes): the guest's pmem region, as the front end configured it.
   if (std::string p = env("KVMRR_PMEM"); !p.empty()) {
     unsigned long long base = 0, size = 0;
@@ -267,6 +273,10 @@ void log_pte(uint32_t vcpu, uint64_t sync_count, uint64_t ram_addr, const void* 
 
 void log_deschedule(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
   guarded([&] { g_recorder->log_deschedule(vcpu, to_regs(regs), sync_count); });
+}
+
+void record_guest_point(uint32_t vcpu, uint64_t sync_point, uint32_t what) {
+  guarded([&] { g_recorder->guest_point(vcpu, sync_point, what == KVMRR_POINT_STOP); });
 }
 
 void log_resume(uint32_t vcpu, const KvmrrRegs* regs, uint64_t sync_count) {
@@ -460,6 +470,15 @@ int replay_finish(KvmrrGuestReadFn read, void* opaque) {
   }
 }
 
+void memory_attach(const void* ram, uint64_t ram_bytes) {
+  if (g_replayer) {
+    g_replayer->attach_memory(static_cast<const uint8_t*>(ram), ram_bytes);
+    return;
+  }
+  std::lock_guard lock(g_mu);
+  if (g_recorder) g_recorder->attach_memory(static_cast<const uint8_t*>(ram), ram_bytes);
+}
+
 int replay_check_machine(const char* machine, uint64_t memory_mb, uint32_t smp, char* err, size_t err_size) {
   try {
     std::string diff =
@@ -512,6 +531,8 @@ const KvmrrQemuApi kApi = {
     .replay_check_machine = replay_check_machine,
     .replay_user_return = replay_user_return,
     .ring_header_check = ring_header_check,
+    .memory_attach = memory_attach,
+    .record_guest_point = record_guest_point,
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "kvmrr/build_info.h"
+#include "kvmrr/checkpoint.h"
 #include "kvmrr/guest_records.h"
 #include "kvmrr/vmlinux.h"
 
@@ -48,8 +49,88 @@ RecordingMeta meta_for(const RecordSetup& in) {
 
 }  // namespace
 
-Recorder::Recorder(const RecordSetup& setup) : recording_(Recording::create(setup.dir, meta_for(setup))) {
+Recorder::Recorder(const RecordSetup& setup)
+    : recording_(Recording::create(setup.dir, meta_for(setup))), digest_policy_(setup.digests) {
   writer_ = recording_.create_events();
+  if (digest_policy_.mode != DigestPolicy::Mode::Off) {
+    digest_summary_.policy = digest_policy_.to_string();
+    digest_summary_.end = "not taken: the recording was not stopped by the guest (kvm-rr-ctl stop)";
+    if (setup.vmlinux.empty()) {
+      digest_summary_.end = "no digests: no vmlinux named for the recording";
+    } else {
+      try {
+        vmlinux_ = std::make_unique<Vmlinux>(setup.vmlinux);
+        kernel_memory_ = std::make_unique<KernelMemory>(*vmlinux_, setup.guest_ring_gpa);
+      } catch (const RecordingError& e) {
+        digest_summary_.end = fmt::format("no digests: {}", e.what());
+      }
+    }
+  }
+}
+
+void Recorder::attach_memory(const uint8_t* ram, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  if (!kernel_memory_) return;
+  try {
+    memory_ = GuestMemory::from_ram(ram, bytes, *vmlinux_);
+  } catch (const RecordingError& e) {
+    digest_summary_.end = fmt::format("no digests: {}", e.what());
+    kernel_memory_.reset();
+  }
+}
+
+void Recorder::digest_if_due(uint32_t vcpu) {
+  if (!kernel_memory_) return;
+  std::lock_guard lock(mu_);
+  if (!memory_.ram || !writer_ || !failure_.empty()) return;
+  DigestPolicy::Mode mode = digest_policy_.mode;
+  uint64_t written = writer_->events_written();
+  if (mode == DigestPolicy::Mode::Every && written - events_at_digest_ >= digest_policy_.every) {
+    take_digest(DigestPoint::Periodic, vcpu);
+  } else if (mode != DigestPolicy::Mode::End && checkpoint_pending_) {
+    take_digest(DigestPoint::Checkpoint, vcpu);
+  }
+}
+
+void Recorder::take_digest(DigestPoint point, uint32_t vcpu, std::optional<uint64_t> sync_point) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<PageDigest> now;
+  try {
+    now = kernel_memory_->digest(memory_);
+  } catch (const RecordingError& e) {
+    // The guest is not the kernel the digests know: the recording goes on without them.
+    digest_summary_.end = fmt::format("no digests: {}", e.what());
+    fprintf(stderr, "kvm-rr record: memory digests off: %s\n", e.what());
+    kernel_memory_.reset();
+    return;
+  }
+  Event e;
+  e.type = EventType::MemDigest;
+  e.vcpu = vcpu;
+  e.push_arg(static_cast<uint64_t>(point));
+  e.push_arg(++digest_summary_.taken);
+  e.push_arg(now.size());
+  std::vector<PageDigest> delta = digest_table_.advance(now);
+  e.push_arg(digest_table_.combined());
+  if (sync_point) e.push_arg(*sync_point);
+  e.data = encode_digests(delta);
+  writer_->append(e);
+  checkpoint_pending_ = false;
+  events_at_digest_ = writer_->events_written();
+  digest_summary_.pages = now.size();
+  digest_summary_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Recorder::guest_point(uint32_t vcpu, uint64_t sync_point, bool stop) {
+  if (!kernel_memory_) return;
+  std::lock_guard lock(mu_);
+  if (!memory_.ram || !writer_ || !failure_.empty()) return;
+  if (stop) {
+    take_digest(DigestPoint::End, vcpu, sync_point);
+    if (kernel_memory_) digest_summary_.end = "taken";
+  } else if (checkpoint_pending_ && digest_policy_.mode != DigestPolicy::Mode::End) {
+    take_digest(DigestPoint::Checkpoint, vcpu, sync_point);
+  }
 }
 
 Recorder::~Recorder() = default;
@@ -118,6 +199,7 @@ void Recorder::log_io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_
   e.push_arg(size);
   e.push_arg(value);
   append(std::move(e), vcpu, regs);
+  digest_if_due(vcpu);
 }
 
 void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t value) {
@@ -127,6 +209,7 @@ void Recorder::log_mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint
   e.push_arg(size);
   e.push_arg(value);
   append(std::move(e), vcpu, regs);
+  digest_if_due(vcpu);
 }
 
 void Recorder::log_interrupt(uint32_t vcpu, const Regs& regs, uint32_t vector, uint64_t sync_point) {
@@ -143,6 +226,7 @@ void Recorder::log_deschedule(uint32_t vcpu, const Regs& regs, uint64_t sync_poi
   e.type = EventType::Deschedule;
   e.push_arg(sync_point);
   append(std::move(e), vcpu, regs);
+  digest_if_due(vcpu);
 }
 
 void Recorder::log_resume(uint32_t vcpu, const Regs& regs, uint64_t sync_point) {
@@ -150,6 +234,7 @@ void Recorder::log_resume(uint32_t vcpu, const Regs& regs, uint64_t sync_point) 
   e.type = EventType::Resume;
   e.push_arg(sync_point);
   append(std::move(e), vcpu, regs);
+  digest_if_due(vcpu);
 }
 
 void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, uint64_t ram_addr, const uint8_t* data,
@@ -166,7 +251,13 @@ void Recorder::log_dma(uint32_t vcpu, uint64_t sync_point, DmaTiming during_io, 
 }
 
 void Recorder::log_guest_records(const uint8_t* p, size_t size) {
-  for (const Event& e : parse_guest_records(p, size)) write(e);
+  for (const Event& e : parse_guest_records(p, size)) {
+    write(e);
+    if (e.type == EventType::Syscall && e.args[arg::kVector] == KVMRR_SYSCALL_CHECKPOINT) {
+      std::lock_guard lock(mu_);
+      checkpoint_pending_ = true;
+    }
+  }
 }
 
 void Recorder::fail(const std::string& why) {
@@ -204,6 +295,7 @@ void Recorder::finish() {
   }
   writer_->close();
   RecordingMeta m = recording_.meta();
+  if (!digest_summary_.policy.empty()) m.memory_digests = digest_summary_;
   m.state = "complete";
   m.events = writer_->events_written();
   m.ended = now_utc();

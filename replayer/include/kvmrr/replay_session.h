@@ -18,6 +18,7 @@ struct Divergence {
   uint64_t event_index = 0;  // the event replay could not match (or the end of the log)
   uint32_t vcpu = 0;
   std::string what;               // one line: what differed
+  std::string detail;             // more lines (each ending in a newline), if any
   std::optional<Event> expected;  // the recorded event, if any
   std::optional<Regs> actual;
   std::deque<Event> recent;  // the events consumed just before, oldest first
@@ -48,7 +49,7 @@ class ReplaySession {
   const Event* take();
   // Stops replay with a divergence the caller found; the next event, if any, is reported as
   // the expected one.
-  void diverge_here(std::string what, uint32_t vcpu, const Regs* actual);
+  void diverge_here(std::string what, uint32_t vcpu, const Regs* actual, std::string detail = {});
   // How the stream ended; valid once at_end() returned true.
   const StreamEnd& stream_end() const { return reader_->end(); }
   // "0x... <symbol+0x..>" for kernel addresses.

@@ -16,6 +16,7 @@
 
 #include "kvmrr/event.h"
 #include "kvmrr/kernel_stack.h"
+#include "kvmrr/memory_digest.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 #include "kvmrr/replay_session.h"
@@ -70,6 +71,10 @@ class Replayer {
 
   const ReplayHooks& hooks() const { return hooks_; }
 
+  // Guest RAM, for the recording's memory digests: QEMU gives it once the snapshot is loaded.
+  // Without it digests go unchecked (replay.json says how many).
+  void attach_memory(const uint8_t* ram, uint64_t bytes);
+
   Step io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t* value);
   Step mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
   Step sync_point(uint32_t vcpu, const Regs& regs, uint64_t sync_count, bool halted, int32_t* vector, bool* switched);
@@ -121,6 +126,11 @@ class Replayer {
   bool apply_between();
   bool write_logged(const Event& e, const RamWrite& write, uint32_t vcpu);
   Step stop_if_diverged();
+  // Memory digests the recorder took right after the event just consumed (replay is where
+  // the recorder was): each checked against replay's memory.
+  Step check_digests(uint32_t vcpu);
+  bool verify_digest(const Event& d, uint32_t vcpu);
+
   Step device_read(EventType type, uint32_t vcpu, const Regs& regs, uint64_t where, uint32_t size, uint64_t* value);
   Step fed(const Event& e);  // a guest-side event was fed: its ring record must follow
   void progress();
@@ -146,6 +156,14 @@ class Replayer {
   Step write_chunks_ahead(uint32_t vcpu, const Regs& at, uint64_t uaddr, uint64_t len, uint32_t kind, uint64_t copy,
                           EventType type, const GuestWrite& write);
   std::deque<Event> fed_;  // guest-side events fed since the last ring drain
+  // Memory digests: the recording's table as of the last one, replay's memory.
+  GuestMemory memory_;
+  std::string memory_error_;
+  std::unique_ptr<KernelMemory> kernel_memory_;
+  DigestTable recorded_digests_;
+  uint64_t digests_checked_ = 0, digests_unchecked_ = 0;
+  uint64_t last_digest_at_ = 0;  // events consumed when the last digest matched
+
   // Returns to user mode (DIR/returns): per vCPU the registers of its last return not yet
   // matched to an entry; per task its last entry from user mode, which that return ends
   // (the task that returned on a vCPU is the one whose entry comes next there).

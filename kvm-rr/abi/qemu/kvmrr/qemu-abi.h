@@ -16,6 +16,9 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  18: memory_attach (guest RAM for memory digests, at record_start and once a replay's
+ *      snapshot is loaded), record_guest_point (the guest wrote kvm-rr's ring flush or
+ *      stop: a sync point where the library may take a digest).
  *  17: ring_header_check (the guest ring's header words checked before QEMU copies records
  *      out: a hostile or buggy guest kernel fails the recording, not QEMU).
  *  16: replay_user_return (the registers a vCPU returns to user mode with: system-call
@@ -38,7 +41,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 17
+#define KVMRR_QEMU_ABI_VERSION 18
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -101,6 +104,10 @@ typedef struct KvmrrRecordInfo {
 #define KVMRR_DMA_BEFORE_RUN 2
 #define KVMRR_DMA_IN_USER 3
 #define KVMRR_DMA_BETWEEN 4
+
+/* What the guest wrote, as record_guest_point's what. */
+#define KVMRR_POINT_FLUSH 1
+#define KVMRR_POINT_STOP 2
 
 /* Register state of a vCPU at an event, for the event's RIP and register digest. */
 
@@ -384,6 +391,25 @@ typedef struct KvmrrQemuApi {
      * guest keep running). QEMU then copies nothing.
      */
     int (*ring_header_check)(uint32_t head, uint32_t size, uint32_t header_size, char *err, size_t err_size);
+
+    /* Version 18. */
+    /*
+     * Guest RAM for memory digests (kvm-rr/memory): the host address of the machine's main
+     * RAM block (RAM address 0, guest-physical below 4 GiB) and its size. Recording: right
+     * after record_start, VM stopped; replay: once the snapshot is loaded, before the first
+     * vCPU runs. The library only reads it (the kernel's struct pages through the kernel's
+     * own page table in it), during the log and replay calls; the block must stay mapped
+     * for the process's life.
+     */
+    void (*memory_attach)(const void *ram, uint64_t ram_bytes);
+    /*
+     * The guest wrote kvm-rr's ring flush port (KVMRR_POINT_FLUSH; the kernel does at each
+     * checkpoint system call) or asked to stop recording (KVMRR_POINT_STOP), from kernel
+     * code on vCPU vcpu, whose thread calls this inside the write, after draining the ring:
+     * the write is the vCPU's sync point sync_point (counted as log_interrupt's), which
+     * replay reaches alike. The library may take a memory digest there.
+     */
+    void (*record_guest_point)(uint32_t vcpu, uint64_t sync_point, uint32_t what);
 } KvmrrQemuApi;
 
 /*

@@ -31,6 +31,9 @@ enum class EventType : uint8_t {
                      // mode, at this sync point to run another (replay does the same there)
   Resume = 14,       // several vCPUs on one TCG thread: the recorder ran this vCPU, in kernel
                      // mode (left there by a deschedule, or by the snapshot), again from here
+  MemDigest = 15,    // digests of the pages the kernel owns, taken at a sync point of the vCPU or
+                     // right after the event before; data: the pages that changed since the last
+                     // (kvmrr/memory_digest.h)
 };
 inline constexpr uint8_t kFirstEventType = 1;
 
@@ -42,7 +45,7 @@ inline constexpr uint8_t kFirstEventType = 1;
 // the log has it, whichever vCPU is next; the event's vcpu and sync say nothing).
 enum class DmaTiming : uint32_t { AtSyncPoint = 0, InAccess = 1, BeforeRun = 2, InUser = 3, Between = 4 };
 
-inline constexpr uint8_t kLastEventType = 14;
+inline constexpr uint8_t kLastEventType = 15;
 inline constexpr size_t kMaxEventArgs = 6;
 
 // Argument positions by the names EventTypeInfo gives them (`kvm-rr dump` prints those); the
@@ -66,6 +69,9 @@ inline constexpr size_t kRamAddr = 0, kWriteLen = 1, kWriteSync = 2, kInIo = 3;
 inline constexpr size_t kYield = 0, kPending = 1;
 // deschedule, resume
 inline constexpr size_t kSwitchSync = 0;
+// mem_digest (point: DigestPoint; seq counts digests from 1; pages covered; combined hash;
+// sync: the vCPU's sync point it was taken at, absent when taken right after the event before)
+inline constexpr size_t kDigestPoint = 0, kDigestSeq = 1, kDigestPages = 2, kDigestCombined = 3, kDigestSync = 4;
 }  // namespace arg
 
 struct EventTypeInfo {

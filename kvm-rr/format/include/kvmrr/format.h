@@ -11,6 +11,7 @@ namespace kvmrr {
 //     ring): device writes made while no vCPU ran kernel code (in_io 4, DmaTiming::Between),
 //     and the guest's writes to KVMRR_PORT_KERNEL are no sync points (replay reads that from
 //     the ring's flags, so version 2's multi-core KVM recordings replay as before).
-inline constexpr uint32_t kFormatVersion = 3;
+//  4: memory digests (mem_digest events): a reader of version 3 would take them for corruption.
+inline constexpr uint32_t kFormatVersion = 4;
 inline constexpr uint32_t kOldestFormatVersion = 1;
 }  // namespace kvmrr

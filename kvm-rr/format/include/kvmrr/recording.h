@@ -61,6 +61,17 @@ struct RecordCounters {
   uint64_t total_exits() const;
 };
 
+// What the recorder did about memory digests (kvmrr/memory_digest.h): meta.json's
+// "memory_digests", written when the recording ends.
+struct MemoryDigestSummary {
+  std::string policy;  // "end", "checkpoints" or "every N events" (what --checksum asked)
+  uint64_t taken = 0;  // mem_digest events written
+  double seconds = 0;  // host time spent taking them
+  uint64_t pages = 0;  // pages the last one covered
+  std::string end;     // "taken", or why the recording has no digest at its end
+  bool operator==(const MemoryDigestSummary&) const = default;
+};
+
 // Linux x86's LOCAL_TIMER_VECTOR: the interrupt of the tick.
 inline constexpr uint32_t kTimerVector = 0xec;
 
@@ -87,10 +98,11 @@ struct RecordingMeta {
   std::string state;
   std::string failure;
   std::string abort_reason;
-  std::optional<uint64_t> events;                   // events written, once complete
-  std::string ended;                                // ISO 8601, UTC, once complete
-  std::optional<RecordCounters> counters;           // once complete (recordings since v13 of the ABI)
-  nlohmann::json extra = nlohmann::json::object();  // fields later versions of us may add
+  std::optional<uint64_t> events;                     // events written, once complete
+  std::string ended;                                  // ISO 8601, UTC, once complete
+  std::optional<RecordCounters> counters;             // once complete (recordings since v13 of the ABI)
+  std::optional<MemoryDigestSummary> memory_digests;  // once complete, when digests were asked for
+  nlohmann::json extra = nlohmann::json::object();    // fields later versions of us may add
 
   nlohmann::json to_json() const;
   // Throws RecordingError naming `file` for invalid or missing fields and foreign versions.

@@ -29,6 +29,8 @@ struct ReplayVerdict {
   uint64_t events_replayed = 0;
   uint64_t events_total = 0;
   uint64_t kernel_entries = 0;
+  uint64_t memory_digests_checked = 0;    // the recording's memory digests replay matched
+  uint64_t memory_digests_unchecked = 0;  // ... it could not check (QEMU gave no memory)
   double seconds = 0;
   std::string incomplete_reason;         // Result::Incomplete
   std::optional<Divergence> divergence;  // Result::Diverged

@@ -12,6 +12,7 @@
 
 #include "kvmrr/event.h"
 #include "kvmrr/kernel_identity.h"
+#include "kvmrr/memory_digest.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 
@@ -34,6 +35,7 @@ struct RecordSetup {
   uint64_t guest_ring_gpa = 0;     // 0: the guest has not registered its ring
   std::filesystem::path vmlinux;   // the guest kernel, for its banner and build-id; may be empty
   std::string guest_command;       // what the guest runs, if the front end said
+  DigestPolicy digests;            // memory digests (need `vmlinux` and attach_memory())
 };
 
 class Recorder {
@@ -59,6 +61,12 @@ class Recorder {
   // different build-id found in memory is returned as a warning (empty when none).
   std::string identify_kernel(const PhysRead& read, uint64_t ram_bytes);
 
+  // Guest RAM, for memory digests. Until QEMU gives it (or without a vmlinux) none are taken.
+  void attach_memory(const uint8_t* ram, uint64_t bytes);
+  // The guest wrote the ring flush port (a checkpoint's, maybe) or asked to stop (stop):
+  // vCPU vcpu's sync point sync_point, where replay checks a digest taken now.
+  void guest_point(uint32_t vcpu, uint64_t sync_point, bool stop);
+
   // What QEMU counted (exits by reason, hand-overs), told just before finish().
   void set_qemu_counts(const std::map<std::string, uint64_t>& exits, uint64_t bql_handoffs, uint64_t token_handoffs);
 
@@ -77,6 +85,12 @@ class Recorder {
 
  private:
   void append(Event e, uint32_t vcpu, const Regs& regs);
+  // After an event both sides reach alike (a device read, a vCPU switch): a digest when the
+  // policy wants one now.
+  void digest_if_due(uint32_t vcpu);
+  // With mu_ held; anchored at a sync point (replay checks it there) or right after the
+  // last event.
+  void take_digest(DigestPoint point, uint32_t vcpu, std::optional<uint64_t> sync_point = std::nullopt);
   void write(const Event& e);
   void count(const Event& e);
 
@@ -86,6 +100,15 @@ class Recorder {
   std::string failure_;
   RecordCounters counters_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  // Memory digests.
+  DigestPolicy digest_policy_;
+  std::unique_ptr<Vmlinux> vmlinux_;
+  std::unique_ptr<KernelMemory> kernel_memory_;
+  GuestMemory memory_;
+  DigestTable digest_table_;
+  MemoryDigestSummary digest_summary_;
+  bool checkpoint_pending_ = false;
+  uint64_t events_at_digest_ = 0;
 };
 
 }  // namespace kvmrr

@@ -1,0 +1,140 @@
+#pragma once
+// Memory digests: what replay checks beyond registers. Inputs that only flow into kernel
+// memory (file data in a pipe buffer, a timestamp in an inode, a timer's expiry) change no
+// register at any event; a digest of the pages the kernel owns, taken by the recorder and by
+// replay at points both reach alike, catches them where they land. docs/memory-digests.md
+// says which pages count and why.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvmrr/vmlinux.h"
+
+namespace kvmrr {
+
+// Guest RAM as both sides see it: QEMU's RAM block (RAM address = guest-physical address
+// below 4 GiB) and a reader of guest-virtual memory through the kernel's page tables (the
+// kernel's struct pages live in its vmemmap). The digests only read.
+struct GuestMemory {
+  const uint8_t* ram = nullptr;
+  uint64_t bytes = 0;
+  std::function<bool(uint64_t vaddr, void* buf, size_t len)> read_virtual;
+
+  // RAM whose kernel addresses are read through the kernel's own top-level page table
+  // (init_top_pgt in the recorded vmlinux), walked in RAM: no vCPU's CR3 is needed, so any
+  // thread may read while the vCPUs run. Throws RecordingError (Corrupt) without the symbol.
+  static GuestMemory from_ram(const uint8_t* ram, uint64_t bytes, const Vmlinux& kernel);
+};
+
+// Guest-physical address of a kernel virtual address by a 4-level walk from the page table
+// at pgd (physical) in ram; nullopt where it is not mapped.
+std::optional<uint64_t> walk_page_tables(const uint8_t* ram, uint64_t bytes, uint64_t pgd, uint64_t vaddr);
+
+// What a covered page holds, by the kernel's struct page for it (the numbers are in
+// recordings). None in a digest's delta: the page left the covered set.
+enum class PageKind : uint8_t { None = 0, Slab = 1, PageTable = 2, KernelData = 3, PageCache = 4, Kernel = 5 };
+std::string_view to_string(PageKind kind);
+
+inline constexpr size_t kPageBytes = 4096;
+inline constexpr size_t kDigestLines = kPageBytes / 64;
+
+struct PageDigest {
+  uint32_t pfn = 0;
+  PageKind kind = PageKind::None;
+  uint64_t hash = 0;                          // of the whole page (saved user FPU state left out)
+  std::array<uint8_t, kDigestLines> lines{};  // one byte per 64-byte line, each line on its own
+  bool operator==(const PageDigest&) const = default;
+};
+
+// When a digest was taken (the numbers are in recordings).
+enum class DigestPoint : uint8_t { End = 0, Checkpoint = 1, Periodic = 2 };
+std::string_view to_string(DigestPoint point);
+
+// When a recording takes memory digests (`--checksum`): never; at the end of the recording;
+// also at the first point after each guest checkpoint; also every N events.
+struct DigestPolicy {
+  enum class Mode { Off, End, Checkpoints, Every };
+  Mode mode = Mode::Off;
+  uint64_t every = 0;
+  // "off", "end", "checkpoints" or a number of events (at least 1); throws
+  // std::invalid_argument naming the value otherwise.
+  static DigestPolicy parse(const std::string& text);
+  std::string to_string() const;  // as meta.json says it
+};
+
+// The pages a digest covers in a Linux 6.1 x86-64 guest (4-level paging, no KASLR): slab
+// pages, page tables and the kernel image's data and bss, each as its struct page says now;
+// the boot CPU's idle stack (init_stack, in the image) and the guest's event ring are left
+// out. Saved user FPU registers inside a page (XSAVE areas in task_structs) are left out of
+// its digest: replay runs no user code, so it never has them.
+class KernelMemory {
+ public:
+  // Reads the image's bounds from the recorded kernel. Throws RecordingError (Corrupt) when
+  // the vmlinux lacks them.
+  KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa);
+
+  // Every covered page's digest now, by pfn. Throws RecordingError (Corrupt) when the
+  // kernel's struct pages cannot be read (no vmemmap where a 6.1 kernel has it).
+  std::vector<PageDigest> digest(const GuestMemory& mem);
+
+  // One line for a report: what the page holds and, in the kernel image, the symbols of its
+  // lines (line < 0: the page's first).
+  std::string describe(uint32_t pfn, PageKind kind, int line = -1) const;
+
+  uint32_t struct_page_size() const { return struct_page_size_; }
+
+ private:
+  void find_struct_page_size(const GuestMemory& mem);
+  PageKind classify(uint32_t pfn, const uint8_t* page_struct, const GuestMemory& mem, uint64_t ring_lo,
+                    uint64_t ring_hi, uint64_t* free_until) const;
+
+  const Vmlinux& kernel_;
+  uint64_t ring_gpa_;
+  uint64_t image_lo_ = 0, image_hi_ = 0;  // physical [_sdata, _end)
+  uint64_t text_lo_ = 0, text_hi_ = 0;    // physical [_text, _etext): reserved, for the size check
+  uint64_t stack_lo_ = 0, stack_hi_ = 0;  // physical init_stack
+  uint32_t struct_page_size_ = 0;
+};
+
+// The digest of one page's bytes (no FPU masking): exposed for the tests.
+PageDigest digest_page(uint32_t pfn, PageKind kind, const uint8_t* bytes);
+
+// The per-page digests a recording holds: its first digest in full, each later one as the
+// pages that changed since the one before. Both sides keep one: the recorder to write
+// deltas, replay to know the recording's whole table at each point.
+class DigestTable {
+ public:
+  // The pages of `now` that differ from the table (or left it, as PageKind::None), and the
+  // table becomes `now`.
+  std::vector<PageDigest> advance(const std::vector<PageDigest>& now);
+  // Applies a delta advance() made.
+  void apply(std::span<const PageDigest> delta);
+  const std::map<uint32_t, PageDigest>& pages() const { return pages_; }
+  // One number for the whole table: equal tables, equal numbers.
+  uint64_t combined() const;
+
+ private:
+  std::map<uint32_t, PageDigest> pages_;
+};
+
+// Pages where replay's memory is not what the recording's table says.
+struct PageMismatch {
+  uint32_t pfn = 0;
+  PageKind recorded = PageKind::None;  // None: the recording did not cover it
+  PageKind replayed = PageKind::None;  // None: replay does not cover it
+  int first_line = -1;                 // the first 64-byte line whose digest differs, -1 if none does
+};
+std::vector<PageMismatch> compare(const DigestTable& recorded, const std::vector<PageDigest>& replayed);
+
+// A delta as a digest event's data: per page, pfn u32, kind u8, 3 zero bytes, hash u64 and
+// the line bytes (all little-endian). decode throws RecordingError (Corrupt) on a malformed one.
+std::vector<uint8_t> encode_digests(std::span<const PageDigest> pages);
+std::vector<PageDigest> decode_digests(std::span<const uint8_t> data);
+
+}  // namespace kvmrr

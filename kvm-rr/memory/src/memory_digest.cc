@@ -1,0 +1,421 @@
+#include "kvmrr/memory_digest.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "kvmrr/error.h"
+
+namespace kvmrr {
+
+namespace {
+
+// The guest's memory map (x86-64, 4-level paging, no KASLR: CONFIG_RANDOMIZE_MEMORY=n).
+constexpr uint64_t kVmemmap = 0xffffea0000000000ull;
+constexpr uint64_t kKernelMap = 0xffffffff80000000ull;  // __START_KERNEL_map, phys_base 0
+constexpr uint64_t kDirectMap = 0xffff888000000000ull;  // PAGE_OFFSET
+// struct page in Linux 6.1: flags at 0, compound_head (tail pages, bit 0 set) at 8, mapping
+// at 24, private (a free block's order) at 40, page_type / _mapcount at 48; its size depends
+// on the configuration (found at run time).
+constexpr size_t kFlagsAt = 0, kCompoundHeadAt = 8, kMappingAt = 24, kPrivateAt = 40, kPageTypeAt = 48;
+constexpr uint64_t kPgLocked = 1ull << 0, kPgUptodate = 1ull << 2, kPgSlab = 1ull << 9, kPgReserved = 1ull << 12;
+constexpr uint32_t kPageTypeBase = 0xf0000000u, kPgBuddy = 0x80, kPgTable = 0x200;
+constexpr uint64_t kThreadSize = 16384;
+// end_of_stack(): the lowest word of every task's kernel stack (set_task_stack_end_magic).
+constexpr uint64_t kStackEndMagic = 0x57ac6e9d;
+constexpr uint32_t kMaxRingBytes = 64u << 20;
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 29);
+}
+
+bool has_type(uint32_t page_type, uint32_t flag) { return (page_type & (kPageTypeBase | flag)) == kPageTypeBase; }
+
+// Saved user FPU registers (the XSAVE legacy area and header, 0x240 bytes), found by MXCSR
+// (0x1f80 with no exception flags in bits 6..15) followed by its mask 0xffff in the high half.
+void mask_fpu(const uint8_t* page, bool masked[kPageBytes / 8]) {
+  for (size_t i = 3; i < kPageBytes / 8; i++) {
+    uint64_t v = load64(page + i * 8);
+    if ((v >> 32) == 0xffff && (v & 0xffc0) == 0x1f80) {
+      for (size_t j = i - 3; j < i - 3 + 0x240 / 8 && j < kPageBytes / 8; j++) masked[j] = true;
+    }
+  }
+}
+
+PageDigest digest_words(uint32_t pfn, PageKind kind, const uint8_t* page, const bool* masked) {
+  PageDigest d;
+  d.pfn = pfn;
+  d.kind = kind;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ pfn;
+  for (size_t l = 0; l < kDigestLines; l++) {
+    uint64_t lh = 0x6a09e667f3bcc909ull;
+    for (size_t w = l * 8; w < l * 8 + 8; w++) lh = mix(lh, masked && masked[w] ? 0 : load64(page + w * 8));
+    d.lines[l] = static_cast<uint8_t>(lh ^ (lh >> 8) ^ (lh >> 16) ^ (lh >> 24) ^ (lh >> 32) ^ (lh >> 40));
+    h = mix(h, lh);
+  }
+  d.hash = h | 1;
+  return d;
+}
+
+void put(std::vector<uint8_t>& out, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  out.insert(out.end(), b, b + n);
+}
+
+constexpr size_t kEncodedPage = 4 + 1 + 3 + 8 + kDigestLines;
+
+}  // namespace
+
+std::optional<uint64_t> walk_page_tables(const uint8_t* ram, uint64_t bytes, uint64_t pgd, uint64_t vaddr) {
+  constexpr uint64_t kAddr = 0x000ffffffffff000ull;
+  uint64_t table = pgd & kAddr;
+  for (int level = 3; level >= 0; level--) {
+    uint64_t index = (vaddr >> (12 + 9 * level)) & 511;
+    if (table + index * 8 + 8 > bytes) return std::nullopt;
+    uint64_t entry = load64(ram + table + index * 8);
+    if (!(entry & 1)) return std::nullopt;
+    // A 1 GiB (level 2) or 2 MiB (level 1) page ends the walk.
+    if ((level == 2 || level == 1) && (entry & 0x80)) {
+      uint64_t span = 1ull << (12 + 9 * level);
+      return (entry & kAddr & ~(span - 1)) | (vaddr & (span - 1));
+    }
+    table = entry & kAddr;
+  }
+  return table | (vaddr & 0xfff);
+}
+
+GuestMemory GuestMemory::from_ram(const uint8_t* ram, uint64_t bytes, const Vmlinux& kernel) {
+  auto top = kernel.symbol("init_top_pgt");
+  if (!top || *top < kKernelMap) {
+    throw RecordingError(RecordingError::Kind::Corrupt, kernel.path(),
+                         "no symbol init_top_pgt: cannot read the kernel's struct pages for memory digests");
+  }
+  uint64_t pgd = *top - kKernelMap;
+  GuestMemory m;
+  m.ram = ram;
+  m.bytes = bytes;
+  m.read_virtual = [ram, bytes, pgd](uint64_t vaddr, void* buf, size_t len) {
+    auto* out = static_cast<uint8_t*>(buf);
+    while (len) {
+      size_t n = std::min<size_t>(len, kPageBytes - (vaddr & (kPageBytes - 1)));
+      auto pa = walk_page_tables(ram, bytes, pgd, vaddr);
+      if (!pa || *pa + n > bytes) return false;
+      memcpy(out, ram + *pa, n);
+      out += n;
+      vaddr += n;
+      len -= n;
+    }
+    return true;
+  };
+  return m;
+}
+
+DigestPolicy DigestPolicy::parse(const std::string& text) {
+  DigestPolicy p;
+  if (text == "off") return p;
+  if (text == "end") p.mode = Mode::End;
+  else if (text == "checkpoints") p.mode = Mode::Checkpoints;
+  else {
+    uint64_t n = 0;
+    bool digits = !text.empty() && text.size() <= 18;
+    for (char c : text) digits &= c >= '0' && c <= '9';
+    if (digits) n = std::stoull(text);
+    if (!n) {
+      throw std::invalid_argument(
+          fmt::format("--checksum {}: expected end, checkpoints, off or a number of events (1 or more)", text));
+    }
+    p.mode = Mode::Every;
+    p.every = n;
+  }
+  return p;
+}
+
+std::string DigestPolicy::to_string() const {
+  switch (mode) {
+    case Mode::Off: return "off";
+    case Mode::End: return "end";
+    case Mode::Checkpoints: return "checkpoints";
+    case Mode::Every: return fmt::format("every {} events", every);
+  }
+  return "off";
+}
+
+std::string_view to_string(PageKind kind) {
+  switch (kind) {
+    case PageKind::None: return "not covered";
+    case PageKind::Slab: return "slab";
+    case PageKind::PageTable: return "page table";
+    case PageKind::KernelData: return "kernel data";
+    case PageKind::PageCache: return "page cache";
+    case PageKind::Kernel: return "kernel allocation";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(DigestPoint point) {
+  switch (point) {
+    case DigestPoint::End: return "end";
+    case DigestPoint::Checkpoint: return "checkpoint";
+    case DigestPoint::Periodic: return "periodic";
+  }
+  return "unknown";
+}
+
+PageDigest digest_page(uint32_t pfn, PageKind kind, const uint8_t* bytes) {
+  return digest_words(pfn, kind, bytes, nullptr);
+}
+
+KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(kernel), ring_gpa_(ring_gpa) {
+  auto need = [&](const char* name) {
+    auto a = kernel.symbol(name);
+    if (!a || *a < kKernelMap) {
+      throw RecordingError(RecordingError::Kind::Corrupt, kernel.path(),
+                           fmt::format("no symbol {}: cannot tell the kernel image's bounds for memory digests", name));
+    }
+    return *a - kKernelMap;
+  };
+  text_lo_ = need("_text");
+  text_hi_ = need("_etext");
+  image_lo_ = need("_sdata");
+  image_hi_ = need("_end");
+  stack_lo_ = need("init_stack");
+  stack_hi_ = stack_lo_ + kThreadSize;
+}
+
+// The size at which the struct pages of the kernel's text all read reserved, as they are
+// from boot on (the padding after it is freed at boot); a wrong size reads other fields.
+void KernelMemory::find_struct_page_size(const GuestMemory& mem) {
+  uint64_t first = text_lo_ / kPageBytes, last = text_hi_ / kPageBytes;
+  if (last <= first) last = first + 1;
+  for (uint32_t size : {56u, 64u, 72u, 80u}) {
+    bool all = true;
+    for (int i = 0; i < 16 && all; i++) {
+      uint64_t pfn = first + (last - first) * i / 16;
+      uint8_t buf[8];
+      all = mem.read_virtual(kVmemmap + pfn * size + kFlagsAt, buf, 8) && (load64(buf) & kPgReserved);
+    }
+    if (all) {
+      struct_page_size_ = size;
+      return;
+    }
+  }
+  throw RecordingError(RecordingError::Kind::Corrupt, kernel_.path(),
+                       "memory digests: the guest's struct pages are not where a Linux 6.1 x86-64 kernel without "
+                       "KASLR keeps them (vmemmap at 0xffffea0000000000)");
+}
+
+// A task's kernel stack: THREAD_SIZE-aligned (its own high-order allocation) with the
+// kernel's STACK_END_MAGIC in its lowest word. Replay's input hooks leave other values than
+// the recording's in its dead slots (below the stack pointer), so stacks are left out.
+static bool in_kernel_stack(const GuestMemory& mem, uint32_t pfn) {
+  uint64_t base = (uint64_t(pfn) * kPageBytes) & ~(kThreadSize - 1);
+  return base + 8 <= mem.bytes && load64(mem.ram + base) == kStackEndMagic;
+}
+
+PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemory& mem, uint64_t ring_lo,
+                                uint64_t ring_hi, uint64_t* free_until) const {
+  uint64_t pa = uint64_t(pfn) * kPageBytes;
+  if (pa + kPageBytes > ring_lo && pa < ring_hi) return PageKind::None;
+  if (pfn < *free_until) return PageKind::None;  // inside a free block
+  uint64_t flags = load64(sp + kFlagsAt);
+  uint32_t page_type = load32(sp + kPageTypeAt);
+  if (pa >= image_lo_ && pa < image_hi_) {
+    if (pa + kPageBytes > stack_lo_ && pa < stack_hi_) return PageKind::None;
+    return (flags & kPgReserved) ? PageKind::KernelData : PageKind::None;
+  }
+  if (flags & kPgReserved) return PageKind::None;  // memblock: per-CPU areas (IRQ stacks), firmware
+  if (has_type(page_type, kPgBuddy)) {
+    // A free block of 2^order pages (order in private): the rest are not marked.
+    uint64_t order = load64(sp + kPrivateAt);
+    if (order < 11) *free_until = uint64_t(pfn) + (1ull << order);
+    return PageKind::None;
+  }
+  // A compound page's tail: what its head is.
+  std::vector<uint8_t> head;
+  uint64_t compound_head = load64(sp + kCompoundHeadAt);
+  if (compound_head & 1) {
+    uint64_t head_va = compound_head - 1;
+    if (head_va < kVmemmap || (head_va - kVmemmap) % struct_page_size_) return PageKind::None;
+    head.resize(struct_page_size_);
+    if (!mem.read_virtual(head_va, head.data(), head.size())) return PageKind::None;
+    sp = head.data();
+    flags = load64(sp + kFlagsAt);
+    page_type = load32(sp + kPageTypeAt);
+  }
+  if (flags & kPgSlab) return PageKind::Slab;
+  if (has_type(page_type, kPgTable)) return PageKind::PageTable;
+  if (static_cast<int32_t>(page_type) >= 0) return PageKind::None;  // _mapcount: mapped into user space
+  if (page_type != 0xffffffffu) return PageKind::None;              // another page type
+  uint64_t mapping = load64(sp + kMappingAt);
+  if (mapping & 3) return PageKind::None;  // anonymous (user data) or movable
+  // A page under a device read is locked and not up to date until the kernel sees the read
+  // complete: the device writes it whenever it likes (replay, where the log has it).
+  if (mapping) return (flags & kPgLocked) || !(flags & kPgUptodate) ? PageKind::None : PageKind::PageCache;
+  // Allocated by the kernel for itself (kernel stacks, pipe buffers, vmalloc), or a page of
+  // a high-order allocation after its first (no reference count of its own).
+  return PageKind::Kernel;
+}
+
+std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem) {
+  if (!struct_page_size_) find_struct_page_size(mem);
+  uint64_t ring_lo = 0, ring_hi = 0;
+  if (ring_gpa_ && ring_gpa_ + 16 <= mem.bytes) {
+    // The ring's header and records: QEMU writes them as well as the kernel.
+    uint32_t header = load32(mem.ram + ring_gpa_ + 4) >> 16, size = load32(mem.ram + ring_gpa_ + 8);
+    ring_lo = ring_gpa_ & ~uint64_t(kPageBytes - 1);
+    ring_hi = ring_gpa_ + std::min<uint64_t>(uint64_t(header) + size, kMaxRingBytes);
+  }
+  std::vector<PageDigest> out;
+  const uint64_t pages = mem.bytes / kPageBytes;
+  const uint32_t sps = struct_page_size_;
+  // The struct pages of 64 pages at a time (a few KiB of vmemmap).
+  constexpr uint64_t kBatch = 64;
+  std::vector<uint8_t> batch(kBatch * sps);
+  bool masked[kPageBytes / 8];
+  uint64_t free_until = 0;
+  for (uint64_t first = 0; first < pages; first += kBatch) {
+    uint64_t n = std::min(kBatch, pages - first);
+    if (!mem.read_virtual(kVmemmap + first * sps, batch.data(), n * sps)) {
+      // A hole in the vmemmap (no struct pages for that memory): nothing the kernel owns.
+      continue;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t pfn = static_cast<uint32_t>(first + i);
+      PageKind kind = classify(pfn, batch.data() + i * sps, mem, ring_lo, ring_hi, &free_until);
+      if (kind == PageKind::None) continue;
+      if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn)) continue;
+      const uint8_t* page = mem.ram + uint64_t(pfn) * kPageBytes;
+      memset(masked, 0, sizeof masked);
+      if (kind == PageKind::Slab) mask_fpu(page, masked);
+      out.push_back(digest_words(pfn, kind, page, masked));
+    }
+  }
+  return out;
+}
+
+std::string KernelMemory::describe(uint32_t pfn, PageKind kind, int line) const {
+  uint64_t pa = uint64_t(pfn) * kPageBytes;
+  uint64_t off = line < 0 ? 0 : uint64_t(line) * 64;
+  std::string s = fmt::format("page {:#x} ({}", pfn, to_string(kind));
+  if (pa >= image_lo_ && pa < image_hi_) {
+    uint64_t va = kKernelMap + pa + off;
+    s += fmt::format(", {:#x}", va);
+    if (auto sym = kernel_.symbol_at(va)) s += fmt::format(" <{}>", *sym);
+  } else {
+    s += fmt::format(", direct map {:#x}", kDirectMap + pa + off);
+  }
+  return s + ")";
+}
+
+std::vector<PageDigest> DigestTable::advance(const std::vector<PageDigest>& now) {
+  std::vector<PageDigest> delta;
+  std::map<uint32_t, PageDigest> next;
+  for (const PageDigest& p : now) {
+    auto it = pages_.find(p.pfn);
+    if (it == pages_.end() || !(it->second == p)) delta.push_back(p);
+    next.emplace(p.pfn, p);
+  }
+  for (const auto& [pfn, p] : pages_) {
+    if (!next.count(pfn)) delta.push_back(PageDigest{pfn, PageKind::None, 0, {}});
+  }
+  std::sort(delta.begin(), delta.end(), [](const PageDigest& a, const PageDigest& b) { return a.pfn < b.pfn; });
+  pages_ = std::move(next);
+  return delta;
+}
+
+void DigestTable::apply(std::span<const PageDigest> delta) {
+  for (const PageDigest& p : delta) {
+    if (p.kind == PageKind::None) pages_.erase(p.pfn);
+    else pages_[p.pfn] = p;
+  }
+}
+
+uint64_t DigestTable::combined() const {
+  uint64_t h = 0x243f6a8885a308d3ull;
+  for (const auto& [pfn, p] : pages_) h = mix(mix(h, pfn | uint64_t(p.kind) << 32), p.hash);
+  return h;
+}
+
+std::vector<PageMismatch> compare(const DigestTable& recorded, const std::vector<PageDigest>& replayed) {
+  std::vector<PageMismatch> out;
+  const auto& want = recorded.pages();
+  auto w = want.begin();
+  auto r = replayed.begin();
+  while (w != want.end() || r != replayed.end()) {
+    if (r == replayed.end() || (w != want.end() && w->first < r->pfn)) {
+      out.push_back({w->first, w->second.kind, PageKind::None, -1});
+      ++w;
+    } else if (w == want.end() || r->pfn < w->first) {
+      out.push_back({r->pfn, PageKind::None, r->kind, -1});
+      ++r;
+    } else {
+      const PageDigest& a = w->second;
+      if (!(a.hash == r->hash && a.kind == r->kind)) {
+        PageMismatch m{a.pfn, a.kind, r->kind, -1};
+        for (size_t l = 0; l < kDigestLines; l++) {
+          if (a.lines[l] != r->lines[l]) {
+            m.first_line = static_cast<int>(l);
+            break;
+          }
+        }
+        out.push_back(m);
+      }
+      ++w;
+      ++r;
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> encode_digests(std::span<const PageDigest> pages) {
+  std::vector<uint8_t> out;
+  out.reserve(pages.size() * kEncodedPage);
+  for (const PageDigest& p : pages) {
+    uint8_t kind[4] = {static_cast<uint8_t>(p.kind), 0, 0, 0};
+    put(out, &p.pfn, 4);
+    put(out, kind, 4);
+    put(out, &p.hash, 8);
+    put(out, p.lines.data(), p.lines.size());
+  }
+  return out;
+}
+
+std::vector<PageDigest> decode_digests(std::span<const uint8_t> data) {
+  if (data.size() % kEncodedPage) {
+    throw RecordingError(
+        RecordingError::Kind::Corrupt, "events",
+        fmt::format("a memory digest of {} bytes is no whole number of {}-byte pages", data.size(), kEncodedPage));
+  }
+  std::vector<PageDigest> out(data.size() / kEncodedPage);
+  for (size_t i = 0; i < out.size(); i++) {
+    const uint8_t* p = data.data() + i * kEncodedPage;
+    out[i].pfn = load32(p);
+    if (p[4] > static_cast<uint8_t>(PageKind::Kernel) || p[5] || p[6] || p[7]) {
+      throw RecordingError(RecordingError::Kind::Corrupt, "events",
+                           fmt::format("a memory digest names page kind {} for page {:#x}", p[4], out[i].pfn));
+    }
+    out[i].kind = static_cast<PageKind>(p[4]);
+    out[i].hash = load64(p + 8);
+    memcpy(out[i].lines.data(), p + 16, kDigestLines);
+    if (i && out[i].pfn <= out[i - 1].pfn) {
+      throw RecordingError(RecordingError::Kind::Corrupt, "events",
+                           fmt::format("a memory digest's pages are out of order at page {:#x}", out[i].pfn));
+    }
+  }
+  return out;
+}
+
+}  // namespace kvmrr

@@ -1,0 +1,184 @@
+#include "kvmrr/memory_digest.h"
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "kvmrr/error.h"
+
+namespace kvmrr {
+namespace {
+
+// A 4 MiB guest laid out as the fake image's symbols say: text at 1 MiB (16 pages), data
+// from 1 MiB + 64 KiB (init_stack's 4 pages first) to 1 MiB + 256 KiB.
+constexpr uint64_t kVmemmap = 0xffffea0000000000ull;
+constexpr uint32_t kStructPage = 64;
+constexpr uint64_t kPages = 1024;
+
+struct FakeGuest {
+  std::vector<uint8_t> ram = std::vector<uint8_t>(kPages * kPageBytes);
+  std::vector<uint8_t> pages = std::vector<uint8_t>(kPages * kStructPage);  // struct pages
+  FakeGuest() {
+    for (uint32_t pfn = 0x100; pfn < 0x140; pfn++) set_flags(pfn, 1ull << 12);  // the image: reserved
+    for (uint64_t i = 0; i < ram.size(); i++) ram[i] = uint8_t(i * 7 + 3);
+  }
+  void set_flags(uint32_t pfn, uint64_t flags) { memcpy(&pages[pfn * kStructPage], &flags, 8); }
+  void set_type(uint32_t pfn, uint32_t type) { memcpy(&pages[pfn * kStructPage + 48], &type, 4); }
+  GuestMemory memory() {
+    return {ram.data(), ram.size(), [this](uint64_t va, void* buf, size_t len) {
+              if (va < kVmemmap || va - kVmemmap + len > pages.size()) return false;
+              memcpy(buf, &pages[va - kVmemmap], len);
+              return true;
+            }};
+  }
+};
+
+std::vector<uint32_t> pfns(const std::vector<PageDigest>& d) {
+  std::vector<uint32_t> out;
+  for (const PageDigest& p : d) out.push_back(p.pfn);
+  return out;
+}
+
+TEST(KernelMemory, CoversSlabPageTablesAndImageDataOnly) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  g.set_flags(0x200, 1ull << 9);   // slab
+  g.set_type(0x201, 0xfffffdffu);  // page table (PG_table cleared in page_type)
+  g.set_type(0x202, 0xffffff7fu);  // free (PageBuddy)
+  g.set_flags(0x203, 1ull << 12);  // reserved outside the image: memblock, not covered
+  g.set_type(0x204, 0);            // mapped into user space (_mapcount 0)
+  KernelMemory km(kernel, 0);
+  auto d = km.digest(g.memory());
+  EXPECT_EQ(km.struct_page_size(), kStructPage);
+  std::vector<uint32_t> want;
+  for (uint32_t pfn = 0x114; pfn < 0x140; pfn++) want.push_back(pfn);  // data, init_stack left out
+  want.push_back(0x200);
+  want.push_back(0x201);
+  EXPECT_EQ(pfns(d), want);
+  EXPECT_EQ(d[d.size() - 2].kind, PageKind::Slab);
+  EXPECT_EQ(d.back().kind, PageKind::PageTable);
+  EXPECT_EQ(d.front().kind, PageKind::KernelData);
+}
+
+TEST(KernelMemory, LeavesOutTheRingAndSavedFpuState) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  g.set_flags(0x300, 1ull << 9);
+  g.set_flags(0x301, 1ull << 9);
+  g.set_flags(0x302, 1ull << 9);
+  // The ring at page 0x301: header_size 64, 4096 - 64 bytes of records.
+  uint8_t* ring = &g.ram[0x301 * kPageBytes];
+  uint32_t hs = 64u << 16, size = 4096 - 64;
+  memcpy(ring + 4, &hs, 4);
+  memcpy(ring + 8, &size, 4);
+  KernelMemory km(kernel, 0x301 * kPageBytes);
+  auto before = km.digest(g.memory());
+  ASSERT_EQ(pfns(before).back(), 0x302u);
+  EXPECT_EQ(std::count(pfns(before).begin(), pfns(before).end(), 0x301u), 0);
+  // An XSAVE legacy area in the slab page at 0x300 + 0x100: MXCSR 0x1f80, mask 0xffff.
+  uint8_t* x = &g.ram[0x300 * kPageBytes + 0x100];
+  uint64_t mxcsr = 0x0000ffff00001f80ull;
+  memcpy(x + 24, &mxcsr, 8);
+  auto with_area = km.digest(g.memory());
+  x[0x40] ^= 0xff;  // an XMM register inside the area
+  auto after = km.digest(g.memory());
+  DigestTable t;
+  t.advance(with_area);
+  EXPECT_TRUE(compare(t, after).empty());
+  x[0x300] ^= 0xff;  // past the area: covered
+  EXPECT_EQ(compare(t, km.digest(g.memory())).size(), 1u);
+}
+
+TEST(KernelMemory, RefusesAGuestWithoutStructPagesWhereExpected) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  for (uint32_t pfn = 0x100; pfn < 0x140; pfn++) g.set_flags(pfn, 0);
+  KernelMemory km(kernel, 0);
+  EXPECT_THROW(km.digest(g.memory()), RecordingError);
+}
+
+TEST(KernelMemory, DescribesImagePagesBySymbol) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  KernelMemory km(kernel, 0);
+  EXPECT_NE(km.describe(0x118, PageKind::KernelData, 0).find("<jiffies>"), std::string::npos)
+      << km.describe(0x118, PageKind::KernelData, 0);
+  EXPECT_NE(km.describe(0x200, PageKind::Slab).find("direct map 0xffff888000200000"), std::string::npos);
+}
+
+TEST(GuestMemory, WalksFourLevelsAndLargePages) {
+  // PML4 at 0x1000, PDPT at 0x2000, PD at 0x3000, PT at 0x4000; a 2 MiB page at 0x200000.
+  std::vector<uint8_t> ram(4 << 20);
+  auto set = [&](uint64_t at, uint64_t v) { memcpy(&ram[at], &v, 8); };
+  uint64_t va = 0xffffea0000000000ull;  // PML4 index 468, the rest 0
+  set(0x1000 + 468 * 8, 0x2000 | 1);
+  set(0x2000, 0x3000 | 1);
+  set(0x3000, 0x4000 | 1);           // first 2 MiB: 4 KiB pages
+  set(0x3000 + 8, 0x200000 | 0x81);  // second 2 MiB: one large page
+  set(0x4000 + 5 * 8, 0x7000 | 1);
+  EXPECT_EQ(walk_page_tables(ram.data(), ram.size(), 0x1000, va + 5 * 4096 + 12), 0x7000u + 12);
+  EXPECT_EQ(walk_page_tables(ram.data(), ram.size(), 0x1000, va + (2 << 20) + 0x1234), 0x201234u);
+  EXPECT_FALSE(walk_page_tables(ram.data(), ram.size(), 0x1000, va + 6 * 4096));
+  EXPECT_FALSE(walk_page_tables(ram.data(), ram.size(), 0x1000, 0xffff888000000000ull));
+}
+
+TEST(PageDigest, EachLineOnItsOwn) {
+  std::vector<uint8_t> page(kPageBytes, 0x5a);
+  PageDigest a = digest_page(7, PageKind::Slab, page.data());
+  page[64 * 9 + 3] ^= 1;
+  PageDigest b = digest_page(7, PageKind::Slab, page.data());
+  EXPECT_NE(a.hash, b.hash);
+  for (size_t l = 0; l < kDigestLines; l++) {
+    if (l == 9) continue;
+    EXPECT_EQ(a.lines[l], b.lines[l]) << "line " << l;
+  }
+}
+
+TEST(DigestTable, DeltasRebuildTheTable) {
+  std::vector<uint8_t> page(kPageBytes, 1);
+  std::vector<PageDigest> first = {digest_page(1, PageKind::Slab, page.data()),
+                                   digest_page(2, PageKind::PageTable, page.data()),
+                                   digest_page(3, PageKind::KernelData, page.data())};
+  page[100] = 9;
+  std::vector<PageDigest> second = {digest_page(1, PageKind::Slab, page.data()), first[2],
+                                    digest_page(4, PageKind::Slab, page.data())};
+  DigestTable rec, rep;
+  rep.apply(rec.advance(first));
+  auto delta = rec.advance(second);
+  ASSERT_EQ(pfns(delta), (std::vector<uint32_t>{1, 2, 4}));
+  EXPECT_EQ(delta[1].kind, PageKind::None);
+  rep.apply(delta);
+  EXPECT_EQ(rep.pages(), rec.pages());
+  EXPECT_EQ(rep.combined(), rec.combined());
+  EXPECT_TRUE(compare(rep, second).empty());
+}
+
+TEST(DigestTable, CompareNamesPageAndFirstLine) {
+  std::vector<uint8_t> page(kPageBytes, 1);
+  DigestTable t;
+  t.advance({digest_page(5, PageKind::Slab, page.data()), digest_page(6, PageKind::Slab, page.data())});
+  page[64 * 3] = 2;
+  auto m = compare(t, {digest_page(5, PageKind::Slab, page.data())});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].pfn, 5u);
+  EXPECT_EQ(m[0].first_line, 3);
+  EXPECT_EQ(m[1].pfn, 6u);
+  EXPECT_EQ(m[1].replayed, PageKind::None);
+}
+
+TEST(DigestCodec, RoundTripsAndRefusesMalformed) {
+  std::vector<uint8_t> page(kPageBytes, 3);
+  std::vector<PageDigest> d = {digest_page(1, PageKind::Slab, page.data()), PageDigest{9, PageKind::None, 0, {}}};
+  auto bytes = encode_digests(d);
+  EXPECT_EQ(decode_digests(bytes), d);
+  auto cut = bytes;
+  cut.pop_back();
+  EXPECT_THROW(decode_digests(cut), RecordingError);
+  auto bad_kind = bytes;
+  bad_kind[4] = 9;
+  EXPECT_THROW(decode_digests(bad_kind), RecordingError);
+  auto swapped = encode_digests(std::vector<PageDigest>{d[1], d[0]});
+  EXPECT_THROW(decode_digests(swapped), RecordingError);
+}
+
+}  // namespace
+}  // namespace kvmrr
