@@ -103,7 +103,7 @@ replay_whole() {
   cat "$WORK/$name.replay"
   [ "$status" = 0 ] || { tail -n 60 "$WORK/$name.rerr"; keep_diverged "$name" "$rec"; fail "$name: replay exited $status"; }
   [ "$(grep -c '^replay: ' "$WORK/$name.replay")" = 1 ] || fail "$name: not exactly one summary line"
-  grep -qE "^replay: OK events=$events kernel_entries=[1-9][0-9]* seconds=[0-9.]+$" "$WORK/$name.replay" ||
+  grep -qE "^replay: OK events=$events kernel_entries=[1-9][0-9]* seconds=[0-9.]+( memory_digests=[0-9]+)?$" "$WORK/$name.replay" ||
     fail "$name: the summary does not say all $events events replayed"
   python3 - "$rec/replay.json" "$events" <<'PY' || fail "$name: replay.json does not say ok"
 import json, sys

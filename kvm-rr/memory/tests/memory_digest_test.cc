@@ -1,6 +1,7 @@
 #include "kvmrr/memory_digest.h"
 
 #include <cstring>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -24,6 +25,8 @@ struct FakeGuest {
   }
   void set_flags(uint32_t pfn, uint64_t flags) { memcpy(&pages[pfn * kStructPage], &flags, 8); }
   void set_type(uint32_t pfn, uint32_t type) { memcpy(&pages[pfn * kStructPage + 48], &type, 4); }
+  void set_word(uint32_t pfn, size_t at, uint64_t v) { memcpy(&pages[pfn * kStructPage + at], &v, 8); }
+  void unmapped(uint32_t pfn) { set_type(pfn, 0xffffffffu); }  // _mapcount -1
   GuestMemory memory() {
     return {ram.data(), ram.size(), [this](uint64_t va, void* buf, size_t len) {
               if (va < kVmemmap || va - kVmemmap + len > pages.size()) return false;
@@ -58,6 +61,44 @@ TEST(KernelMemory, CoversSlabPageTablesAndImageDataOnly) {
   EXPECT_EQ(d[d.size() - 2].kind, PageKind::Slab);
   EXPECT_EQ(d.back().kind, PageKind::PageTable);
   EXPECT_EQ(d.front().kind, PageKind::KernelData);
+}
+
+TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  for (uint32_t pfn = 0x200; pfn < 0x240; pfn++) g.unmapped(pfn);
+  // 0x200: page cache, up to date; 0x201: page cache under a read (locked); 0x202: not up
+  // to date; 0x203: anonymous; 0x204: movable.
+  g.set_word(0x200, 24, 0xffff888001000000ull);
+  g.set_flags(0x200, 1ull << 2);
+  g.set_word(0x201, 24, 0xffff888001000000ull);
+  g.set_flags(0x201, (1ull << 2) | 1);
+  g.set_word(0x202, 24, 0xffff888001000000ull);
+  g.set_word(0x203, 24, 0xffff888001000001ull);
+  g.set_word(0x204, 24, 0xffff888001000002ull);
+  // 0x208..0x20b: a kernel stack (STACK_END_MAGIC at its base); 0x20c: a kernel allocation.
+  uint64_t magic = 0x57ac6e9d;
+  memcpy(&g.ram[0x208 * kPageBytes], &magic, 8);
+  // 0x210: a free block of order 2 (0x210..0x213); 0x214: allocated again.
+  g.set_type(0x210, 0xffffff7fu);
+  g.set_word(0x210, 40, 2);
+  // 0x218: a compound head in the page cache, 0x219 its tail.
+  g.set_word(0x218, 24, 0xffff888001000000ull);
+  g.set_flags(0x218, 1ull << 2);
+  g.set_word(0x219, 8, 0xffffea0000000000ull + 0x218 * kStructPage + 1);
+  g.set_word(0x219, 24, 0x400);  // TAIL_MAPPING: not a mapping
+  KernelMemory km(kernel, 0);
+  std::map<uint32_t, PageKind> got;
+  for (const PageDigest& d : km.digest(g.memory())) {
+    if (d.pfn >= 0x200) got[d.pfn] = d.kind;
+  }
+  EXPECT_EQ(got[0x200], PageKind::PageCache);
+  for (uint32_t pfn : {0x201u, 0x202u, 0x203u, 0x204u, 0x208u, 0x209u, 0x20bu, 0x210u, 0x211u, 0x213u}) {
+    EXPECT_EQ(got.count(pfn), 0u) << std::hex << pfn;
+  }
+  EXPECT_EQ(got[0x20c], PageKind::Kernel);
+  EXPECT_EQ(got[0x214], PageKind::Kernel);
+  EXPECT_EQ(got[0x219], PageKind::PageCache);
 }
 
 TEST(KernelMemory, LeavesOutTheRingAndSavedFpuState) {
