@@ -25,3 +25,11 @@ expect_contains "$WORK/help" "usage: kvm-rr run"
 "$KVMRR" --help >"$WORK/help"
 expect_contains "$WORK/help" "dump"
 pass "--help for each command"
+
+# A --vmlinux that names no file is a usage error in every command that takes one.
+for cmd in dump check replay; do
+  run "$KVMRR" "$cmd" --vmlinux "$WORK/no-such-vmlinux" "$rec" >"$WORK/out" 2>"$WORK/err"
+  [ "$status" = 2 ] || { cat "$WORK/err"; fail "$cmd --vmlinux of a missing file: exit $status, not 2"; }
+  expect_contains "$WORK/err" "kvm-rr $cmd: --vmlinux $WORK/no-such-vmlinux: no such file"
+done
+pass "dump, check and replay refuse a missing --vmlinux alike (exit 2)"

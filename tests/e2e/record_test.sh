@@ -25,7 +25,7 @@ done
 python3 - "$rec/meta.json" <<'PY' || fail "meta.json lacks what a recording must say"
 import json, sys
 m = json.load(open(sys.argv[1]))
-assert m["format_version"] == 3 and m["accel"] == "tcg" and m["smp"] == 1, m
+assert m["format_version"] == 4 and m["accel"] == "tcg" and m["smp"] == 1, m
 assert m["memory_mb"] == 1024 and m["cpu_model"] == "qemu64", m
 assert m["guest_kernel"]["version"].startswith("Linux version 6.1"), m["guest_kernel"]
 assert len(m["guest_kernel"]["vmlinux_build_id"]) == 40, m["guest_kernel"]

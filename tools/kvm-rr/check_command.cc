@@ -62,6 +62,7 @@ class CheckCommand : public Command {
     }
     std::string dir = o.positional.empty() ? std::string() : o.positional[0];
     std::string vmlinux_path = o.text("--vmlinux");
+    if (!vmlinux_option_ok(name(), vmlinux_path, err)) return kExitUsage;
     if (dir.empty()) {
       fmt::print(err, "{}", help());
       return kExitUsage;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -89,6 +90,13 @@ bool parse_options(std::string_view command, const std::vector<std::string>& arg
     out.given[a] = v;
   }
   return true;
+}
+
+bool vmlinux_option_ok(std::string_view command_name, const std::string& path, std::ostream& err) {
+  std::error_code ec;
+  if (path.empty() || std::filesystem::is_regular_file(path, ec)) return true;
+  fmt::print(err, "kvm-rr {}: --vmlinux {}: no such file\n", command_name, path);
+  return false;
 }
 
 }  // namespace kvmrr

@@ -54,6 +54,10 @@ struct ParsedOptions {
   uint64_t number(std::string_view name, uint64_t fallback) const;
 };
 
+// An option naming the recorded kernel's vmlinux (--vmlinux FILE): false, with the reason
+// printed, when FILE is no regular file (a usage error, exit 2, in every command).
+bool vmlinux_option_ok(std::string_view command_name, const std::string& path, std::ostream& err);
+
 // Reads args by the table, for every command the same way: an option the table does not
 // have, a missing value, or a Number that is not a decimal number (or does not fit 64
 // bits) prints "kvm-rr COMMAND: ..." to err and returns false (the command exits

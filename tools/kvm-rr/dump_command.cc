@@ -155,6 +155,7 @@ class DumpCommand : public Command {
     if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
     bool list = o.has("--events"), data = o.has("--data");
     std::string vmlinux_arg = o.text("--vmlinux");
+    if (!vmlinux_option_ok(name(), vmlinux_arg, err)) return kExitUsage;
     if (o.positional.size() > 1) {
       fmt::print(err, "kvm-rr dump: one recording at a time\n");
       return kExitUsage;

@@ -183,11 +183,7 @@ class ReplayCommand : public Command {
     Install inst = Install::locate();
     if (!vmlinux_arg.empty()) {
       // A path the user gave is not a build step to run: say what is wrong with it.
-      std::error_code exists_ec;
-      if (!fs::is_regular_file(vmlinux_arg, exists_ec)) {
-        fmt::print(err, "kvm-rr replay: --vmlinux {}: no such file\n", vmlinux_arg);
-        return kExitUsage;
-      }
+      if (!vmlinux_option_ok(name(), vmlinux_arg, err)) return kExitUsage;
       inst.vmlinux = vmlinux_arg;
     }
     std::string missing = inst.missing();

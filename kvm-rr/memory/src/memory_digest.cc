@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "kvmrr/error.h"
+#include "kvmrr/guest-abi.h"
 
 namespace kvmrr {
 
@@ -193,6 +194,35 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
   image_hi_ = need("_end");
   stack_lo_ = need("init_stack");
   stack_hi_ = stack_lo_ + kThreadSize;
+  // The kernel says how it is laid out (guest patch "the page cache of files mapped shared
+  // and writable is marked"); older kernels get the fixed 6.1 layout.
+  if (auto at = kernel.symbol("kvmrr_memory_layout")) {
+    auto bytes = kernel.read(*at, sizeof(kvmrr_memory_layout));
+    kvmrr_memory_layout layout{};
+    if (bytes) memcpy(&layout, bytes->data(), sizeof layout);
+    if (!bytes || layout.version != KVMRR_MEMORY_LAYOUT_VERSION || layout.struct_page_size < kPageTypeAt + 4 ||
+        layout.mapping_user_writable >= 64) {
+      throw RecordingError(
+          RecordingError::Kind::Corrupt, kernel.path(),
+          fmt::format("kvmrr_memory_layout is not one this kvm-rr reads (version {})", layout.version));
+    }
+    struct_page_size_ = layout.struct_page_size;
+    mapping_flags_at_ = layout.mapping_flags;
+    user_writable_bit_ = layout.mapping_user_writable;
+  }
+}
+
+bool KernelMemory::user_writable(const GuestMemory& mem, uint64_t mapping) const {
+  if (!mapping_flags_at_) return false;
+  uint64_t va = mapping + *mapping_flags_at_, flags = 0;
+  if (va >= kDirectMap && va - kDirectMap + 8 <= mem.bytes) {
+    flags = load64(mem.ram + (va - kDirectMap));
+  } else if (uint8_t buf[8]; mem.read_virtual(va, buf, 8)) {
+    flags = load64(buf);
+  } else {
+    return true;  // unreadable: not covered
+  }
+  return (flags >> user_writable_bit_) & 1;
 }
 
 // The size at which the struct pages of the kernel's text all read reserved, as they are
@@ -200,7 +230,9 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
 void KernelMemory::find_struct_page_size(const GuestMemory& mem) {
   uint64_t first = text_lo_ / kPageBytes, last = text_hi_ / kPageBytes;
   if (last <= first) last = first + 1;
-  for (uint32_t size : {56u, 64u, 72u, 80u}) {
+  std::vector<uint32_t> sizes = {56u, 64u, 72u, 80u};
+  if (struct_page_size_) sizes = {struct_page_size_};  // the kernel said: check it
+  for (uint32_t size : sizes) {
     bool all = true;
     for (int i = 0; i < 16 && all; i++) {
       uint64_t pfn = first + (last - first) * i / 16;
@@ -263,14 +295,21 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
   if (mapping & 3) return PageKind::None;  // anonymous (user data) or movable
   // A page under a device read is locked and not up to date until the kernel sees the read
   // complete: the device writes it whenever it likes (replay, where the log has it).
-  if (mapping) return (flags & kPgLocked) || !(flags & kPgUptodate) ? PageKind::None : PageKind::PageCache;
+  if (mapping) {
+    if ((flags & kPgLocked) || !(flags & kPgUptodate)) return PageKind::None;
+    // User code may have written it through a shared mapping, since unmapped.
+    return user_writable(mem, mapping) ? PageKind::None : PageKind::PageCache;
+  }
   // Allocated by the kernel for itself (kernel stacks, pipe buffers, vmalloc), or a page of
   // a high-order allocation after its first (no reference count of its own).
   return PageKind::Kernel;
 }
 
 std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem) {
-  if (!struct_page_size_) find_struct_page_size(mem);
+  if (!checked_) {
+    find_struct_page_size(mem);
+    checked_ = true;
+  }
   uint64_t ring_lo = 0, ring_hi = 0;
   if (ring_gpa_ && ring_gpa_ + 16 <= mem.bytes) {
     // The ring's header and records: QEMU writes them as well as the kernel.

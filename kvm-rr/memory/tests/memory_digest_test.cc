@@ -69,21 +69,28 @@ TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) 
   for (uint32_t pfn = 0x200; pfn < 0x240; pfn++) g.unmapped(pfn);
   // 0x200: page cache, up to date; 0x201: page cache under a read (locked); 0x202: not up
   // to date; 0x203: anonymous; 0x204: movable.
-  g.set_word(0x200, 24, 0xffff888001000000ull);
+  g.set_word(0x200, 24, 0xffff888000310000ull);
   g.set_flags(0x200, 1ull << 2);
-  g.set_word(0x201, 24, 0xffff888001000000ull);
+  g.set_word(0x201, 24, 0xffff888000310000ull);
   g.set_flags(0x201, (1ull << 2) | 1);
-  g.set_word(0x202, 24, 0xffff888001000000ull);
-  g.set_word(0x203, 24, 0xffff888001000001ull);
-  g.set_word(0x204, 24, 0xffff888001000002ull);
+  g.set_word(0x202, 24, 0xffff888000310000ull);
+  g.set_word(0x203, 24, 0xffff888000310001ull);
+  g.set_word(0x204, 24, 0xffff888000310002ull);
   // 0x208..0x20b: a kernel stack (STACK_END_MAGIC at its base); 0x20c: a kernel allocation.
   uint64_t magic = 0x57ac6e9d;
   memcpy(&g.ram[0x208 * kPageBytes], &magic, 8);
   // 0x210: a free block of order 2 (0x210..0x213); 0x214: allocated again.
   g.set_type(0x210, 0xffffff7fu);
   g.set_word(0x210, 40, 2);
+  // 0x205: page cache of a file once mapped shared and writable (its mapping's flags at 0x50
+  // have bit 9, as the fake kernel's kvmrr_memory_layout says), at RAM 0x300000.
+  g.set_word(0x205, 24, 0xffff888000300000ull);
+  g.set_flags(0x205, 1ull << 2);
+  uint64_t as_flags = 1ull << 9, no_flags = 0;
+  memcpy(&g.ram[0x300000 + 0x50], &as_flags, 8);
+  memcpy(&g.ram[0x310000 + 0x50], &no_flags, 8);  // the other pages' mapping
   // 0x218: a compound head in the page cache, 0x219 its tail.
-  g.set_word(0x218, 24, 0xffff888001000000ull);
+  g.set_word(0x218, 24, 0xffff888000310000ull);
   g.set_flags(0x218, 1ull << 2);
   g.set_word(0x219, 8, 0xffffea0000000000ull + 0x218 * kStructPage + 1);
   g.set_word(0x219, 24, 0x400);  // TAIL_MAPPING: not a mapping
@@ -93,7 +100,7 @@ TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) 
     if (d.pfn >= 0x200) got[d.pfn] = d.kind;
   }
   EXPECT_EQ(got[0x200], PageKind::PageCache);
-  for (uint32_t pfn : {0x201u, 0x202u, 0x203u, 0x204u, 0x208u, 0x209u, 0x20bu, 0x210u, 0x211u, 0x213u}) {
+  for (uint32_t pfn : {0x201u, 0x202u, 0x203u, 0x204u, 0x205u, 0x208u, 0x209u, 0x20bu, 0x210u, 0x211u, 0x213u}) {
     EXPECT_EQ(got.count(pfn), 0u) << std::hex << pfn;
   }
   EXPECT_EQ(got[0x20c], PageKind::Kernel);
@@ -114,8 +121,9 @@ TEST(KernelMemory, LeavesOutTheRingAndSavedFpuState) {
   memcpy(ring + 8, &size, 4);
   KernelMemory km(kernel, 0x301 * kPageBytes);
   auto before = km.digest(g.memory());
-  ASSERT_EQ(pfns(before).back(), 0x302u);
-  EXPECT_EQ(std::count(pfns(before).begin(), pfns(before).end(), 0x301u), 0);
+  std::vector<uint32_t> covered = pfns(before);
+  ASSERT_EQ(covered.back(), 0x302u);
+  EXPECT_EQ(std::count(covered.begin(), covered.end(), 0x301u), 0);
   // An XSAVE legacy area in the slab page at 0x300 + 0x100: MXCSR 0x1f80, mask 0xffff.
   uint8_t* x = &g.ram[0x300 * kPageBytes + 0x100];
   uint64_t mxcsr = 0x0000ffff00001f80ull;

@@ -130,6 +130,10 @@ void Recorder::guest_point(uint32_t vcpu, uint64_t sync_point, bool stop) {
     if (kernel_memory_) digest_summary_.end = "taken";
   } else if (checkpoint_pending_ && digest_policy_.mode != DigestPolicy::Mode::End) {
     take_digest(DigestPoint::Checkpoint, vcpu, sync_point);
+  } else if (digest_policy_.mode == DigestPolicy::Mode::Every &&
+             writer_->events_written() - events_at_digest_ >= digest_policy_.every) {
+    // The ring flushes as it fills: the one point that comes often in a kernel-heavy run.
+    take_digest(DigestPoint::Periodic, vcpu, sync_point);
   }
 }
 

@@ -202,4 +202,20 @@ struct kvmrr_value_record {
     kvmrr_u64 aux;
 };
 
+/*
+ * What kvm-rr's memory digests (kvm-rr/memory) read of the kernel's own structures, which
+ * the kernel's configuration lays out: the kernel's `kvmrr_memory_layout` object, found by
+ * symbol in vmlinux and read from the image (no recording carries it). Additive: a kernel
+ * without it gets the digests' fixed Linux 6.1 layout and no shared-mapping exclusion.
+ */
+#define KVMRR_MEMORY_LAYOUT_VERSION 1
+struct kvmrr_memory_layout {
+    kvmrr_u32 version;                /* KVMRR_MEMORY_LAYOUT_VERSION */
+    kvmrr_u32 struct_page_size;       /* sizeof(struct page) */
+    kvmrr_u32 mapping_flags;          /* offsetof(struct address_space, flags) */
+    kvmrr_u32 mapping_user_writable;  /* bit in those flags: the file was once mapped shared
+                                       * and writable into user space, so user code may have
+                                       * written its page cache, which replay never has */
+};
+
 #endif /* KVMRR_GUEST_ABI_H */

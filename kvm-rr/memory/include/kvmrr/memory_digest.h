@@ -68,11 +68,11 @@ struct DigestPolicy {
   std::string to_string() const;  // as meta.json says it
 };
 
-// The pages a digest covers in a Linux 6.1 x86-64 guest (4-level paging, no KASLR): slab
-// pages, page tables and the kernel image's data and bss, each as its struct page says now;
-// the boot CPU's idle stack (init_stack, in the image) and the guest's event ring are left
-// out. Saved user FPU registers inside a page (XSAVE areas in task_structs) are left out of
-// its digest: replay runs no user code, so it never has them.
+// The pages a digest covers in a Linux 6.1 x86-64 guest (4-level paging, no KASLR), each as
+// its struct page says now: the kernel image's data and bss, slab pages, page tables, page
+// cache up to date and not mapped into user space (nor of a file once mapped shared and
+// writable), and the kernel's own allocations; kernel stacks, the guest's event ring and
+// saved user FPU registers inside a page are left out (docs/memory-digests.md says why).
 class KernelMemory {
  public:
   // Reads the image's bounds from the recorded kernel. Throws RecordingError (Corrupt) when
@@ -100,6 +100,12 @@ class KernelMemory {
   uint64_t text_lo_ = 0, text_hi_ = 0;    // physical [_text, _etext): reserved, for the size check
   uint64_t stack_lo_ = 0, stack_hi_ = 0;  // physical init_stack
   uint32_t struct_page_size_ = 0;
+  bool checked_ = false;
+  // From the kernel's kvmrr_memory_layout (guest-abi.h), when it has one: where a mapping's
+  // flags are and the bit that says user code may have written its page cache.
+  std::optional<uint32_t> mapping_flags_at_;
+  uint32_t user_writable_bit_ = 0;
+  bool user_writable(const GuestMemory& mem, uint64_t mapping) const;
 };
 
 // The digest of one page's bytes (no FPU masking): exposed for the tests.
