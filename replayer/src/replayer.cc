@@ -663,8 +663,15 @@ Replayer::Step Replayer::dma(uint32_t vcpu, uint64_t sync_count, DmaTiming durin
                mine->args[arg::kWriteSync] <= sync_count && dma_due_at(DmaTiming(mine->args[arg::kInIo]), during_io);
     return due ? Step::Wait : Step::Continue;
   }
-  for (const Event* e;
-       (e = session_.peek()) && (e->type == EventType::Dma || e->type == EventType::Pte) && e->vcpu == vcpu;) {
+  for (const Event* e; (e = session_.peek()) && e->vcpu == vcpu;) {
+    if (during_io == DmaTiming::AtSyncPoint && is_anchored_digest(e) && e->args[arg::kDigestSync] == sync_count) {
+      // Taken during the guest's port write that made this sync point, before the devices
+      // the vCPU let run there wrote: checked before their writes.
+      if (!verify_digest(*e, vcpu)) return Step::Stop;
+      session_.take();
+      continue;
+    }
+    if (e->type != EventType::Dma && e->type != EventType::Pte) break;
     if (is_between_write(e)) {
       if (!apply_between()) return Step::Stop;
       continue;
