@@ -56,8 +56,8 @@ nlohmann::json RecordingMeta::to_json() const {
   }
   if (memory_digests) {
     const MemoryDigestSummary& d = *memory_digests;
-    j["memory_digests"] = {
-        {"policy", d.policy}, {"taken", d.taken}, {"seconds", d.seconds}, {"pages", d.pages}, {"end", d.end}};
+    j["memory_digests"] = {{"policy", d.policy}, {"taken", d.taken}, {"seconds", d.seconds},
+                           {"pages", d.pages},   {"end", d.end},     {"rules", d.rules}};
   }
   return j;
 }
@@ -203,6 +203,7 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
     s.seconds = secs.get<double>();
     s.pages = field(*d, "pages", V::number_unsigned, file, "memory_digests").get<uint64_t>();
     s.end = field(*d, "end", V::string, file, "memory_digests").get<std::string>();
+    s.rules = field(*d, "rules", V::number_unsigned, file, "memory_digests").get<uint32_t>();
     m.memory_digests = s;
   }
   m.extra = j;

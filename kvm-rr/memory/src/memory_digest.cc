@@ -20,7 +20,8 @@ constexpr uint64_t kDirectMap = 0xffff888000000000ull;  // PAGE_OFFSET
 // at 24, private (a free block's order) at 40, page_type / _mapcount at 48; its size depends
 // on the configuration (found at run time).
 constexpr size_t kFlagsAt = 0, kCompoundHeadAt = 8, kMappingAt = 24, kPrivateAt = 40, kPageTypeAt = 48;
-constexpr uint64_t kPgLocked = 1ull << 0, kPgUptodate = 1ull << 2, kPgSlab = 1ull << 9, kPgReserved = 1ull << 12;
+constexpr uint64_t kPgLocked = 1ull << 0, kPgUptodate = 1ull << 2, kPgLru = 1ull << 4, kPgSlab = 1ull << 9,
+                   kPgReserved = 1ull << 12, kPgSwapBacked = 1ull << 19;
 constexpr uint32_t kPageTypeBase = 0xf0000000u, kPgBuddy = 0x80, kPgTable = 0x200;
 constexpr uint64_t kThreadSize = 16384;
 // end_of_stack(): the lowest word of every task's kernel stack (set_task_stack_end_magic).
@@ -300,6 +301,10 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
     // User code may have written it through a shared mapping, since unmapped.
     return user_writable(mem, mapping) ? PageKind::None : PageKind::PageCache;
   }
+  // On an LRU list or swap-backed, with no mapping: a user page or page-cache page on its
+  // way to being freed (truncated, unmapped, released in a batch), still holding what user
+  // code wrote until init_on_free clears it.
+  if (flags & (kPgLru | kPgSwapBacked)) return PageKind::None;
   // Allocated by the kernel for itself (kernel stacks, pipe buffers, vmalloc), or a page of
   // a high-order allocation after its first (no reference count of its own).
   return PageKind::Kernel;

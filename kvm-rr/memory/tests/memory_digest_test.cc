@@ -76,6 +76,9 @@ TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) 
   g.set_word(0x202, 24, 0xffff888000310000ull);
   g.set_word(0x203, 24, 0xffff888000310001ull);
   g.set_word(0x204, 24, 0xffff888000310002ull);
+  // 0x206: no mapping but on an LRU list, 0x207: swap-backed: pages on their way out.
+  g.set_flags(0x206, 1ull << 4);
+  g.set_flags(0x207, 1ull << 19);
   // 0x208..0x20b: a kernel stack (STACK_END_MAGIC at its base); 0x20c: a kernel allocation.
   uint64_t magic = 0x57ac6e9d;
   memcpy(&g.ram[0x208 * kPageBytes], &magic, 8);
@@ -100,7 +103,8 @@ TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) 
     if (d.pfn >= 0x200) got[d.pfn] = d.kind;
   }
   EXPECT_EQ(got[0x200], PageKind::PageCache);
-  for (uint32_t pfn : {0x201u, 0x202u, 0x203u, 0x204u, 0x205u, 0x208u, 0x209u, 0x20bu, 0x210u, 0x211u, 0x213u}) {
+  for (uint32_t pfn :
+       {0x201u, 0x202u, 0x203u, 0x204u, 0x205u, 0x206u, 0x207u, 0x208u, 0x209u, 0x20bu, 0x210u, 0x211u, 0x213u}) {
     EXPECT_EQ(got.count(pfn), 0u) << std::hex << pfn;
   }
   EXPECT_EQ(got[0x20c], PageKind::Kernel);

@@ -54,6 +54,7 @@ Recorder::Recorder(const RecordSetup& setup)
   writer_ = recording_.create_events();
   if (digest_policy_.mode != DigestPolicy::Mode::Off) {
     digest_summary_.policy = digest_policy_.to_string();
+    digest_summary_.rules = kDigestRules;
     digest_summary_.end = "not taken: the recording was not stopped by the guest (kvm-rr-ctl stop)";
     if (setup.vmlinux.empty()) {
       digest_summary_.end = "no digests: no vmlinux named for the recording";

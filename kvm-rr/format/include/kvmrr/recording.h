@@ -69,6 +69,7 @@ struct MemoryDigestSummary {
   double seconds = 0;  // host time spent taking them
   uint64_t pages = 0;  // pages the last one covered
   std::string end;     // "taken", or why the recording has no digest at its end
+  uint32_t rules = 0;  // kvmrr::kDigestRules of the recorder (kvmrr/memory_digest.h)
   bool operator==(const MemoryDigestSummary&) const = default;
 };
 

@@ -41,6 +41,11 @@ std::optional<uint64_t> walk_page_tables(const uint8_t* ram, uint64_t bytes, uin
 enum class PageKind : uint8_t { None = 0, Slab = 1, PageTable = 2, KernelData = 3, PageCache = 4, Kernel = 5 };
 std::string_view to_string(PageKind kind);
 
+// Which pages a digest covers and how it hashes them (KernelMemory): a recording says the
+// rules it was digested by (meta.json), and replay checks only digests of its own rules.
+// Bump on any change to what is covered or how.
+inline constexpr uint32_t kDigestRules = 1;
+
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kDigestLines = kPageBytes / 64;
 
