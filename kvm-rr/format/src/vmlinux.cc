@@ -74,7 +74,7 @@ Vmlinux::Vmlinux(const std::filesystem::path& path) : path_(path) {
         }
         const char* name = elf_strptr(elf.get(), sh.sh_link, sym.st_name);
         if (!name || !*name) continue;
-        symbols_.push_back({sym.st_value, sym.st_size, name});
+        symbols_.push_back({sym.st_value, sym.st_size, name, GELF_ST_BIND(sym.st_info) != STB_LOCAL});
       }
     } else if (sh.sh_type == SHT_NOTE) {
       size_t off = 0, name_off, desc_off;
@@ -91,8 +91,15 @@ Vmlinux::Vmlinux(const std::filesystem::path& path) : path_(path) {
   }
   if (symbols_.empty())
     fail("no symbol table (a stripped image cannot drive replay; use the vmlinux the kernel build produced)");
-  std::sort(symbols_.begin(), symbols_.end(),
-            [](const Symbol& a, const Symbol& b) { return a.addr != b.addr ? a.addr < b.addr : a.size > b.size; });
+  // Aliases (the same address and size: __x64_sys_getpid and the static __do_sys_getpid it
+  // became) name an address by the global one, whatever order the linker wrote them in:
+  // symbol_at() takes the last of equals.
+  std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) {
+    if (a.addr != b.addr) return a.addr < b.addr;
+    if (a.size != b.size) return a.size > b.size;
+    if (a.global != b.global) return !a.global;
+    return a.name > b.name;
+  });
   if (auto b = symbol("linux_banner")) banner_ = string_at(elf.get(), *b);
   while (!banner_.empty() && banner_.back() == '\n') banner_.pop_back();
   elf.reset();

@@ -39,6 +39,7 @@ class Vmlinux {
     uint64_t addr;
     uint64_t size;
     std::string name;
+    bool global;
   };
   std::filesystem::path path_;
   std::vector<Symbol> symbols_;  // sorted by address
