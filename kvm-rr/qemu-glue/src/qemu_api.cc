@@ -479,6 +479,14 @@ void memory_attach(const void* ram, uint64_t ram_bytes) {
   if (g_recorder) g_recorder->attach_memory(static_cast<const uint8_t*>(ram), ram_bytes);
 }
 
+uint32_t replay_stop_drains() {
+  try {
+    return kvmrr::Recording::open(g_replay_dir).meta().format_version >= 4 ? 1 : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 int replay_check_machine(const char* machine, uint64_t memory_mb, uint32_t smp, char* err, size_t err_size) {
   try {
     std::string diff =
@@ -533,6 +541,7 @@ const KvmrrQemuApi kApi = {
     .ring_header_check = ring_header_check,
     .memory_attach = memory_attach,
     .record_guest_point = record_guest_point,
+    .replay_stop_drains = replay_stop_drains,
 };
 
 }  // namespace

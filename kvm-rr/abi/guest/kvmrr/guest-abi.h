@@ -34,6 +34,8 @@ typedef uint64_t kvmrr_u64;
 
 /* I/O ports of QEMU's kvm-rr-ctl device. */
 #define KVMRR_PORT_CTL 0x5a0   /* 8-bit: start/stop recording (guest/kvm-rr-ctl) */
+#define KVMRR_CTL_WRITE_START 1  /* written to KVMRR_PORT_CTL: start recording */
+#define KVMRR_CTL_WRITE_STOP 2   /* written to KVMRR_PORT_CTL: stop recording */
 #define KVMRR_PORT_FLUSH 0x5a1 /* 8-bit write: drain the ring now (it is full) */
 #define KVMRR_PORT_YIELD 0x5a2 /* 8-bit write: a yield window, so QEMU can inject */
 /*

@@ -18,7 +18,8 @@
  *
  *  18: memory_attach (guest RAM for memory digests, at record_start and once a replay's
  *      snapshot is loaded), record_guest_point (the guest wrote kvm-rr's ring flush or
- *      stop: a sync point where the library may take a digest).
+ *      stop: a sync point where the library may take a digest; QEMU drains the ring at the
+ *      stop write), replay_stop_drains (replay drains there too, for recordings that did).
  *  17: ring_header_check (the guest ring's header words checked before QEMU copies records
  *      out: a hostile or buggy guest kernel fails the recording, not QEMU).
  *  16: replay_user_return (the registers a vCPU returns to user mode with: system-call
@@ -410,6 +411,12 @@ typedef struct KvmrrQemuApi {
      * replay reaches alike. The library may take a memory digest there.
      */
     void (*record_guest_point)(uint32_t vcpu, uint64_t sync_point, uint32_t what);
+    /*
+     * After replay_start: 1 when the recorder drained the guest's ring at the guest's write
+     * of KVMRR_CTL_WRITE_STOP to KVMRR_PORT_CTL (recordings of format 4 on), so replay drains
+     * its ring at that write too; 0 for older recordings.
+     */
+    uint32_t (*replay_stop_drains)(void);
 } KvmrrQemuApi;
 
 /*
