@@ -10,6 +10,13 @@
 
 extern "C" __attribute__((noinline, used)) int kvmrr_vmlinux_test_probe(int x) { return x * 3 + 1; }
 
+// A static function and a global alias of it, as the kernel's __do_sys_getpid and
+// __x64_sys_getpid.
+extern "C" {
+__attribute__((noinline, used)) static int kvmrr_vmlinux_test_impl(int x) { return x + 7; }
+int kvmrr_vmlinux_test_alias(int) __attribute__((alias("kvmrr_vmlinux_test_impl"), nothrow));
+}
+
 namespace kvmrr {
 namespace {
 
@@ -29,6 +36,15 @@ TEST(Vmlinux, FindsAndSymbolizesSymbolsOfAnElf) {
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(std::find(code->begin(), code->end(), 0xc3), code->end());
   EXPECT_FALSE(v.read(0x10, 4).has_value());
+}
+
+TEST(Vmlinux, AnAliasedAddressIsNamedByItsGlobalSymbol) {
+  Vmlinux v("/proc/self/exe");
+  auto alias = v.symbol("kvmrr_vmlinux_test_alias");
+  ASSERT_TRUE(alias.has_value());
+  EXPECT_EQ(v.symbol("kvmrr_vmlinux_test_impl"), alias);
+  EXPECT_EQ(v.symbolize(*alias), "kvmrr_vmlinux_test_alias");
+  EXPECT_EQ(v.symbolize(*alias + 1), "kvmrr_vmlinux_test_alias+0x1");
 }
 
 TEST(Vmlinux, NotAnElfIsNamed) {
