@@ -203,7 +203,8 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
     s.seconds = secs.get<double>();
     s.pages = field(*d, "pages", V::number_unsigned, file, "memory_digests").get<uint64_t>();
     s.end = field(*d, "end", V::string, file, "memory_digests").get<std::string>();
-    s.rules = field(*d, "rules", V::number_unsigned, file, "memory_digests").get<uint32_t>();
+    // 0 (unknown rules: replay checks none) in the first format 4 recordings, which lacked it.
+    if (d->contains("rules")) s.rules = field(*d, "rules", V::number_unsigned, file, "memory_digests").get<uint32_t>();
     m.memory_digests = s;
   }
   m.extra = j;
