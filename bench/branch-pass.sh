@@ -47,8 +47,7 @@ for w in "${WORKLOADS[@]}"; do
 "
 done
 mkdir -p "$here/results"
-earlier=""
-[ -f "$out" ] && earlier=$(tail -n +2 "$out" | grep -vx "# Earlier runs")
+earlier=$(earlier_runs "$out")
 {
   echo "# The branch pass's cost (bench/branch-pass.sh)"
   echo
@@ -62,11 +61,7 @@ earlier=""
   echo "| workload | smp | events | plain s | whole replay s | one call s | branches | log | bytes/branch |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf "%s" "$rows"
-  if [ -n "$earlier" ]; then
-    echo
-    echo "# Earlier runs"
-    echo "$earlier" | sed 's/^## /### /'
-  fi
+  print_earlier_runs "$earlier"
 } >"$out.new"
 mv "$out.new" "$out"
 cat "$out"

@@ -89,8 +89,7 @@ echo "bench: $REPEAT rounds at --smp ${SMPS// /, } under KVM in the lab, unrecor
 pick() { awk -v s="$1" -v m="$2" -v w="$3" -v c="$4" '$1 == s && $2 == m && $3 == w {print $c}' "$work/out/results" | median; }
 mkdir -p "$here/results"
 # Earlier runs stay below the new one.
-earlier=""
-[ -f "$out" ] && earlier=$(tail -n +2 "$out" | grep -vx "# Earlier runs")
+earlier=$(earlier_runs "$out")
 {
   echo "# Multi-core recording under KVM (through tools/kvm-lab)"
   echo
@@ -130,11 +129,7 @@ earlier=""
   echo '```'
   cat "$work/out/results"
   echo '```'
-  if [ -n "$earlier" ]; then
-    echo
-    echo "# Earlier runs"
-    echo "$earlier" | sed 's/^## /### /'
-  fi
+  print_earlier_runs "$earlier"
 } >"$out.new"
 mv "$out.new" "$out"
 cat "$out"

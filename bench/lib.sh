@@ -70,3 +70,19 @@ scheme_table_rows() {
       printf "| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, acc, s, r, slow, rep, rr, ev, evs, lm, lks, lbe, rm, rbe
     }'
 }
+
+# earlier_runs REPORT: what a report already holds below its title (its earlier runs), read
+# before it is rewritten; empty when there is none.
+earlier_runs() {
+  [ -f "$1" ] || return 0
+  tail -n +2 "$1" | grep -vx "# Earlier runs" || true
+}
+
+# print_earlier_runs TEXT: TEXT (from earlier_runs) under "# Earlier runs", each run's
+# heading one level down; nothing when TEXT is empty.
+print_earlier_runs() {
+  [ -n "$1" ] || return 0
+  echo
+  echo "# Earlier runs"
+  echo "$1" | sed 's/^## /### /'
+}

@@ -74,8 +74,7 @@ PY
 )
 
 mkdir -p "$here/results"
-earlier=""
-[ -f "$out" ] && earlier=$(tail -n +2 "$out" | grep -vx "# Earlier runs")
+earlier=$(earlier_runs "$out")
 {
   echo "# Memory digests: cost and what they catch (bench/memcheck.sh)"
   echo
@@ -102,11 +101,7 @@ earlier=""
   echo "| type | mutation | event |"
   echo "| --- | --- | --- |"
   echo "$undetected"
-  if [ -n "$earlier" ]; then
-    echo
-    echo "# Earlier runs"
-    echo "$earlier" | sed 's/^## /### /'
-  fi
+  print_earlier_runs "$earlier"
 } >"$out.new"
 mv "$out.new" "$out"
 cat "$out"
