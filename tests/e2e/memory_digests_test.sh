@@ -51,8 +51,8 @@ assert by_digest, "no mutation was caught by a memory digest"
 detected = sum(1 for x in r if x["outcome"] != "undetected")
 print(f"{detected} of {len(r)} detected, {len(by_digest)} by a digest")
 # Digests must catch some that register and ring checks miss, and the whole must stay above
-# the floor measured when this was built (about 70% of meaningful changes; docs/memory-digests.md).
-assert detected >= 0.55 * len(r) and len(by_digest) >= 2, (detected, len(by_digest), len(r))
+# a floor below what it measured when this was built (69% to 75% here; docs/memory-digests.md).
+assert detected >= 0.5 * len(r) and len(by_digest) >= 2, (detected, len(by_digest), len(r))
 x = by_digest[0]
 open(sys.argv[1] + ".first", "w").write(f"{x['event']} {x['mutation']}\n")
 PY
