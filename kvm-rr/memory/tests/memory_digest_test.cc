@@ -98,6 +98,7 @@ TEST(KernelMemory, CoversPageCacheAndKernelAllocationsButNotStacksOrFreeBlocks) 
   g.set_word(0x219, 8, 0xffffea0000000000ull + 0x218 * kStructPage + 1);
   g.set_word(0x219, 24, 0x400);  // TAIL_MAPPING: not a mapping
   KernelMemory km(kernel, 0);
+  km.cover_page_cache(true);
   std::map<uint32_t, PageKind> got;
   for (const PageDigest& d : km.digest(g.memory())) {
     if (d.pfn >= 0x200) got[d.pfn] = d.kind;
