@@ -63,6 +63,15 @@ TEST(GuestMachine, AKnownTscFrequencyMakesTheTscTheClock) {
   EXPECT_NE(append.find(" tsc_early_khz=2994375 tsc=reliable "), std::string::npos) << append;
 }
 
+TEST(GuestMachine, UnderKvmTheTimerTicksPeriodically) {
+  GuestOptions o;
+  std::string tcg = arg_after(GuestMachine(fake_install(), o).qemu_argv(), "-append");
+  EXPECT_EQ(tcg.find("highres"), std::string::npos) << tcg;
+  o.accel = "kvm";
+  std::string kvm = arg_after(GuestMachine(fake_install(), o).qemu_argv(), "-append");
+  EXPECT_NE(kvm.find(" highres=off nohz=off "), std::string::npos) << kvm;
+}
+
 TEST(GuestMachine, ExtraDisksFollowTheRootDisk) {
   GuestOptions o;
   o.extra_disks = {{"/t/states,1.img", true}, {"/t/out.img", false}};
