@@ -50,9 +50,9 @@ one() { smp=$1 mode=$2 w=$3
   eval "W=\$W_$w"
   rm -rf /tmp/rec
   if [ "$mode" = recorded ]; then
-    { kvm-rr record --accel kvm --smp "$smp" --timeout 1200 -o /tmp/rec -- "$W" 2>/tmp/run.err; echo $? >/tmp/st; } | stamp >/tmp/stamps
+    { kvm-rr record --accel kvm --smp "$smp" --timeout 300 -o /tmp/rec -- "$W" 2>/tmp/run.err; echo $? >/tmp/st; } | stamp >/tmp/stamps
   else
-    { kvm-rr run --accel kvm --smp "$smp" --timeout 1200 -- "$W" 2>/tmp/run.err; echo $? >/tmp/st; } | stamp >/tmp/stamps
+    { kvm-rr run --accel kvm --smp "$smp" --timeout 300 -- "$W" 2>/tmp/run.err; echo $? >/tmp/st; } | stamp >/tmp/stamps
   fi
   st=$(cat /tmp/st)
   [ "$st" = 0 ] || { echo "kvm-lab bench: --smp $smp $mode $w exited $st" >&2; tail -n 40 /tmp/run.err >&2; exit 1; }
