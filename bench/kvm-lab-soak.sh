@@ -35,7 +35,7 @@ done
     smp=${p%%:*} n=${p#*:}
     for i in $(seq 1 "$n"); do
       echo "echo 'soak: --smp $smp, $i of $n' >&2"
-      echo "kvm-rr record --accel kvm --smp $smp --timeout 900 -o /out/smp$smp-$i -- \"\$W\" >/out/smp$smp-$i.out 2>&1; echo \$? >/out/smp$smp-$i.status"
+      echo "kvm-rr record --accel kvm --smp $smp --timeout 300 -o /out/smp$smp-$i -- \"\$W\" >/out/smp$smp-$i.out 2>&1; echo \$? >/out/smp$smp-$i.status"
     done
   done
 } >"$work/l1.sh"
