@@ -41,7 +41,7 @@ done
 } >"$work/l1.sh"
 
 echo "kvm-lab soak: $PLAN (SMP:recordings) under KVM in the lab, $total recordings" >&2
-"$ROOT/tools/kvm-lab" run --cpus 1 --timeout $((900 * total + 600)) --out "$work/out" -- "$(cat "$work/l1.sh")"
+"$ROOT/tools/kvm-lab" run --cpus 1 --timeout $((300 * total + 600)) --out "$work/out" -- "$(cat "$work/l1.sh")"
 
 ok=0 failed=0
 rows=""
