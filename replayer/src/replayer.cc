@@ -158,6 +158,12 @@ bool Replayer::verify_digest(const Event& d, uint32_t vcpu) {
       s += fmt::format(": the recording had it as {}, replay as {}", to_string(m.recorded), to_string(m.replayed));
     } else if (m.first_line >= 0) {
       s += fmt::format(": from byte {:#x} on", m.first_line * 64);
+      if (m.lines.size() > 1) {
+        // Where the other lines are tells an object that moved from one that changed.
+        s += fmt::format(" ({} lines differ, at", m.lines.size());
+        for (size_t i = 0; i < std::min<size_t>(m.lines.size(), 16); i++) s += fmt::format(" {:#x}", m.lines[i] * 64);
+        s += m.lines.size() > 16 ? " ...)" : ")";
+      }
     }
     return s;
   };

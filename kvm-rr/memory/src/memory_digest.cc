@@ -404,19 +404,19 @@ std::vector<PageMismatch> compare(const DigestTable& recorded, const std::vector
   auto r = replayed.begin();
   while (w != want.end() || r != replayed.end()) {
     if (r == replayed.end() || (w != want.end() && w->first < r->pfn)) {
-      out.push_back({w->first, w->second.kind, PageKind::None, -1});
+      out.push_back({w->first, w->second.kind, PageKind::None, -1, {}});
       ++w;
     } else if (w == want.end() || r->pfn < w->first) {
-      out.push_back({r->pfn, PageKind::None, r->kind, -1});
+      out.push_back({r->pfn, PageKind::None, r->kind, -1, {}});
       ++r;
     } else {
       const PageDigest& a = w->second;
       if (!(a.hash == r->hash && a.kind == r->kind)) {
-        PageMismatch m{a.pfn, a.kind, r->kind, -1};
+        PageMismatch m{a.pfn, a.kind, r->kind, -1, {}};
         for (size_t l = 0; l < kDigestLines; l++) {
           if (a.lines[l] != r->lines[l]) {
-            m.first_line = static_cast<int>(l);
-            break;
+            if (m.first_line < 0) m.first_line = static_cast<int>(l);
+            m.lines.push_back(static_cast<int>(l));
           }
         }
         out.push_back(m);

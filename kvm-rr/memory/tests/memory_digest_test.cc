@@ -211,10 +211,12 @@ TEST(DigestTable, CompareNamesPageAndFirstLine) {
   DigestTable t;
   t.advance({digest_page(5, PageKind::Slab, page.data()), digest_page(6, PageKind::Slab, page.data())});
   page[64 * 3] = 2;
+  page[64 * 60 + 5] = 2;
   auto m = compare(t, {digest_page(5, PageKind::Slab, page.data())});
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].pfn, 5u);
   EXPECT_EQ(m[0].first_line, 3);
+  EXPECT_EQ(m[0].lines, (std::vector<int>{3, 60}));
   EXPECT_EQ(m[1].pfn, 6u);
   EXPECT_EQ(m[1].replayed, PageKind::None);
 }

@@ -147,6 +147,7 @@ struct PageMismatch {
   PageKind recorded = PageKind::None;  // None: the recording did not cover it
   PageKind replayed = PageKind::None;  // None: replay does not cover it
   int first_line = -1;                 // the first 64-byte line whose digest differs, -1 if none does
+  std::vector<int> lines;              // every 64-byte line whose digest differs, in order
 };
 std::vector<PageMismatch> compare(const DigestTable& recorded, const std::vector<PageDigest>& replayed);
 
