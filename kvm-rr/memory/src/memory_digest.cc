@@ -47,11 +47,17 @@ uint64_t mix(uint64_t h, uint64_t v) {
 bool has_type(uint32_t page_type, uint32_t flag) { return (page_type & (kPageTypeBase | flag)) == kPageTypeBase; }
 
 // Saved user FPU registers (the XSAVE legacy area and header, 0x240 bytes), found by MXCSR
-// (0x1f80 with no exception flags in bits 6..15) followed by its mask 0xffff in the high half.
+// followed by MXCSR_MASK. The mask is the saving CPU's (0xffff; 0xffbf without DAZ; bit 17
+// added by AMD CPUs with misaligned SSE mode), MXCSR anything user code may load (rounding
+// mode, flush-to-zero, exception masks: only bits the mask allows).
+bool is_mxcsr_pair(uint64_t v) {
+  uint32_t mask = static_cast<uint32_t>(v >> 32), mxcsr = static_cast<uint32_t>(v);
+  return (mask & ~0x20040u) == 0xffbfu && (mxcsr & ~mask) == 0;
+}
+
 void mask_fpu(const uint8_t* page, bool masked[kPageBytes / 8]) {
   for (size_t i = 3; i < kPageBytes / 8; i++) {
-    uint64_t v = load64(page + i * 8);
-    if ((v >> 32) == 0xffff && (v & 0xffc0) == 0x1f80) {
+    if (is_mxcsr_pair(load64(page + i * 8))) {
       for (size_t j = i - 3; j < i - 3 + 0x240 / 8 && j < kPageBytes / 8; j++) masked[j] = true;
     }
   }
