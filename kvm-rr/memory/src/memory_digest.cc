@@ -207,7 +207,8 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
     auto bytes = kernel.read(*at, sizeof(kvmrr_memory_layout));
     kvmrr_memory_layout layout{};
     if (bytes) memcpy(&layout, bytes->data(), sizeof layout);
-    if (!bytes || layout.version != KVMRR_MEMORY_LAYOUT_VERSION || layout.struct_page_size < kPageTypeAt + 4 ||
+    if (!bytes || layout.version < 1 || layout.version > KVMRR_MEMORY_LAYOUT_VERSION ||
+        layout.struct_page_size < kPageTypeAt + 4 ||
         layout.mapping_user_writable >= 64) {
       throw RecordingError(
           RecordingError::Kind::Corrupt, kernel.path(),
@@ -216,6 +217,9 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
     struct_page_size_ = layout.struct_page_size;
     mapping_flags_at_ = layout.mapping_flags;
     user_writable_bit_ = layout.mapping_user_writable;
+    // Version 1 kernels left shared anonymous mappings unmarked: their page cache may hold
+    // what user code wrote.
+    page_cache_covered_ = layout.version >= 2;
   }
 }
 
@@ -306,9 +310,9 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
     if ((flags & kPgLocked) || !(flags & kPgUptodate)) return PageKind::None;
     // User code may have written it through a shared mapping, since unmapped.
     if (user_writable(mem, mapping)) return PageKind::None;
-    // Rules 2: not covered yet. An end digest of stress-ng (--fork --exec --sigq --mmap
-    // --futex --pipe --timer --epoll --sock --poll) found five page-cache pages replay had as
-    // zeros, none of them marked or mapped: an input or exclusion not understood yet.
+    // Covered when the kernel marks every mapping user code may write (layout version 2):
+    // rules 2 left it out after an end digest of stress-ng found five unmarked page-cache
+    // pages replay had as zeros, shared anonymous memory's (marked since).
     return page_cache_covered_ ? PageKind::PageCache : PageKind::None;
   }
   // On an LRU list or swap-backed, with no mapping: a user page or page-cache page on its

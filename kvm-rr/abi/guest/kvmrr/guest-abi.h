@@ -210,7 +210,11 @@ struct kvmrr_value_record {
  * symbol in vmlinux and read from the image (no recording carries it). Additive: a kernel
  * without it gets the digests' fixed Linux 6.1 layout and no shared-mapping exclusion.
  */
-#define KVMRR_MEMORY_LAYOUT_VERSION 1
+/*
+ * Version 2: the mark covers every mapping shared and writable, shared anonymous ones (whose
+ * shmem file is made after mmap_region()) included, so digests may cover the page cache.
+ */
+#define KVMRR_MEMORY_LAYOUT_VERSION 2
 struct kvmrr_memory_layout {
     kvmrr_u32 version;                /* KVMRR_MEMORY_LAYOUT_VERSION */
     kvmrr_u32 struct_page_size;       /* sizeof(struct page) */

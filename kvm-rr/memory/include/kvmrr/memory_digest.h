@@ -113,7 +113,8 @@ class KernelMemory {
   bool user_writable(const GuestMemory& mem, uint64_t mapping) const;
 
  public:
-  // Page cache is not covered by the digests' rules yet (kDigestRules 2); tests turn it on.
+  // Page cache is covered when the kernel marks every shared writable mapping (memory layout
+  // version 2); tests set it either way.
   void cover_page_cache(bool on) { page_cache_covered_ = on; }
 
  private:
