@@ -208,8 +208,7 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
     kvmrr_memory_layout layout{};
     if (bytes) memcpy(&layout, bytes->data(), sizeof layout);
     if (!bytes || layout.version < 1 || layout.version > KVMRR_MEMORY_LAYOUT_VERSION ||
-        layout.struct_page_size < kPageTypeAt + 4 ||
-        layout.mapping_user_writable >= 64) {
+        layout.struct_page_size < kPageTypeAt + 4 || layout.mapping_user_writable >= 64) {
       throw RecordingError(
           RecordingError::Kind::Corrupt, kernel.path(),
           fmt::format("kvmrr_memory_layout is not one this kvm-rr reads (version {})", layout.version));
