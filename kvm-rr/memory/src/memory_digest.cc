@@ -55,10 +55,17 @@ bool is_mxcsr_pair(uint64_t v) {
   return (mask & ~0x20040u) == 0xffbfu && (mxcsr & ~mask) == 0;
 }
 
+// The area is 64-byte aligned (struct fpstate's regs), so MXCSR sits 24 bytes into a line; the
+// scan goes on past an area it found, since user code's XMM registers inside it may look like
+// an MXCSR pair in the recording (not in replay) and would mask kernel data after the area.
 void mask_fpu(const uint8_t* page, bool masked[kPageBytes / 8]) {
-  for (size_t i = 3; i < kPageBytes / 8; i++) {
+  constexpr size_t kAreaWords = 0x240 / 8;
+  for (size_t i = 3; i < kPageBytes / 8;) {
     if (is_mxcsr_pair(load64(page + i * 8))) {
-      for (size_t j = i - 3; j < i - 3 + 0x240 / 8 && j < kPageBytes / 8; j++) masked[j] = true;
+      for (size_t j = i - 3; j < i - 3 + kAreaWords && j < kPageBytes / 8; j++) masked[j] = true;
+      i += kAreaWords;
+    } else {
+      i += 8;
     }
   }
 }

@@ -169,6 +169,26 @@ TEST(KernelMemory, LeavesOutSavedFpuStateWhateverItsMxcsr) {
   }
 }
 
+// User code's XMM registers inside a saved area may look like an MXCSR pair in the recording
+// and not in replay: they must not extend the area over the kernel data after it.
+TEST(KernelMemory, AnMxcsrLookalikeInsideTheAreaMasksNothingMore) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  g.set_flags(0x300, 1ull << 9);
+  KernelMemory km(kernel, 0);
+  uint8_t* x = &g.ram[0x300 * kPageBytes + 0x100];
+  uint64_t word = 0x0000ffff00001f80ull;
+  memcpy(x + 24, &word, 8);
+  x[0x240 + 8] = 7;  // kernel data right after the area
+  DigestTable t;
+  t.advance(km.digest(g.memory()));
+  uint64_t lookalike = 0x0000ffff00000000ull;  // in XMM registers, 24 bytes into a line
+  memcpy(x + 0xc0 + 24, &lookalike, 8);
+  EXPECT_TRUE(compare(t, km.digest(g.memory())).empty());
+  x[0x240 + 8] = 8;  // still covered
+  EXPECT_EQ(compare(t, km.digest(g.memory())).size(), 1u);
+}
+
 TEST(KernelMemory, RefusesAGuestWithoutStructPagesWhereExpected) {
   Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
   FakeGuest g;
