@@ -44,7 +44,9 @@ std::string_view to_string(PageKind kind);
 // Which pages a digest covers and how it hashes them (KernelMemory): a recording says the
 // rules it was digested by (meta.json), and replay checks only digests of its own rules.
 // Bump on any change to what is covered or how.
-inline constexpr uint32_t kDigestRules = 3;  // 3: saved FPU registers found by any valid MXCSR and mask
+// 3: saved FPU areas found by any valid MXCSR and mask, 64-byte aligned; page cache covered
+// when the kernel marks shared anonymous mappings too (kvmrr_memory_layout version 2).
+inline constexpr uint32_t kDigestRules = 3;
 
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kDigestLines = kPageBytes / 64;
