@@ -11,6 +11,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$here/..
 . "$here/lib.sh"
+# The pmem workload and the multi-core one, as the tests run them.
+. "$ROOT/tests/e2e/smp_workload.sh"
+PMEM_WORKLOAD=$(bash -c '. "$1/tests/e2e/lib.sh" && workload pmem' _ "$ROOT" 2>/dev/null)
 REPEAT=${1:-3}
 PER_TYPE=${2:-8}
 KVMRR=$ROOT/build/bin/kvm-rr
@@ -23,6 +26,8 @@ WORKLOADS=(
   "pipeline@1@kvm-rr-checkpoint 1; cd /tmp && seq 1 20000 > n && sort -rn n | head -n 3 > top && cat top n | md5sum; kvm-rr-checkpoint 2"
   "fio@1@fio --name=rw --filename=/root/fio.dat --size=8M --rw=randrw --bs=4k --ioengine=psync --time_based --runtime=2 --output-format=terse >/dev/null"
   "stress@2@stress-ng --fork 1 --pipe 1 --futex 1 --timer 1 --mmap 1 --timeout 2 --quiet"
+  "pmem@1@$PMEM_WORKLOAD"
+  "smp@2@$SMP_WORKLOAD"
 )
 
 meta() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print($2)" "$1/meta.json"; }
@@ -67,9 +72,15 @@ python3 "$ROOT/tools/mutation-campaign" --per-type "$PER_TYPE" --seed 1 --json "
   >"$work/campaign.txt"
 undetected=$(python3 - "$work/campaign.json" <<'PY'
 import json, sys
+KINDS = {0: "not covered", 1: "slab", 2: "page table", 3: "kernel data", 4: "page cache", 5: "kernel allocation"}
 for x in json.load(open(sys.argv[1])):
-    if x["outcome"] == "undetected":
-        print(f"| {x['type']} | {x['mutation']} | {x['recording'].rsplit('/', 1)[-1]} #{x['event']} |")
+    if x["outcome"] in ("missed", "dead"):
+        m = x.get("memory")
+        where = ""
+        if m:
+            where = f"{m['pages']} page(s) at digest #{m['digest']}: " + ", ".join(
+                f"{p:#x} ({KINDS.get(k, k)})" for p, k, _ in m["first"])
+        print(f"| {x['type']} | {x['outcome']} | {x['mutation']} | {x['recording'].rsplit('/', 1)[-1]} #{x['event']} | {where} |")
 PY
 )
 
@@ -90,16 +101,19 @@ earlier=$(earlier_runs "$out")
   printf "%s" "$rows"
   echo
   echo "Mutation campaign (\`tools/mutation-campaign --per-type $PER_TYPE\`) over the last \`--checksum 2000\` recording of each"
-  echo "workload: at-event and later are replay's own checks (registers, the ring), digest a memory digest."
+  echo "workload: at-event and later are replay's own checks (registers, the ring), digest a memory digest; missed: replay"
+  echo "said OK but its RAM differed from the unchanged recording's replay at some digest (\\`kvm-rr replay --state-log\\`);"
+  echo "dead: replay said OK and every RAM page matched the unchanged replay's at every digest. live detected = detected /"
+  echo "(all - dead - error)."
   echo
   echo '```'
   cat "$work/campaign.txt"
   echo '```'
   echo
-  echo "Undetected mutations:"
+  echo "Mutations replay said OK to (missed: where the RAM of the two replays first differed):"
   echo
-  echo "| type | mutation | event |"
-  echo "| --- | --- | --- |"
+  echo "| type | outcome | mutation | event | memory |"
+  echo "| --- | --- | --- | --- | --- |"
   echo "$undetected"
   print_earlier_runs "$earlier"
 } >"$out.new"

@@ -91,6 +91,14 @@ void Replayer::attach_memory(const uint8_t* ram, uint64_t bytes) {
   }
 }
 
+void Replayer::track_writes(std::function<bool(std::vector<uint8_t>&)> written_since_last) {
+  memory_.written_since_last = std::move(written_since_last);
+}
+
+void Replayer::log_memory_state(const std::filesystem::path& file) {
+  state_log_ = std::make_unique<MemoryStateLog>(file);
+}
+
 static bool is_anchored_digest(const Event* e) {
   return e && e->type == EventType::MemDigest && e->nargs > arg::kDigestSync;
 }
@@ -140,11 +148,12 @@ bool Replayer::verify_digest(const Event& d, uint32_t vcpu) {
   std::vector<PageDigest> now;
   try {
     if (!kernel_memory_) kernel_memory_ = std::make_unique<KernelMemory>(vmlinux_, hooks_.guest_ring_gpa);
-    now = kernel_memory_->digest(memory_);
+    now = kernel_memory_->digest(memory_, point != DigestPoint::End);
   } catch (const RecordingError& e) {
     session_.diverge_here(fmt::format("replay cannot take memory digest #{}: {}", seq, e.what()), vcpu, nullptr);
     return false;
   }
+  if (state_log_) state_log_->write(seq, session_.consumed(), memory_, now);
   std::vector<PageMismatch> diff = compare(recorded_digests_, now);
   if (diff.empty()) {
     digests_checked_++;

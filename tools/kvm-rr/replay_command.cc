@@ -96,6 +96,9 @@ class ReplayCommand : public Command {
            "  --gdb PORT       the replaying kernel waits for gdb on localhost:PORT before its\n"
            "                   first instruction (QEMU's gdb stub: breakpoints, registers,\n"
            "                   memory at any point of the replay)\n"
+           "  --state-log FILE at each memory digest it checks, write a hash of every RAM page\n"
+           "                   (user and free pages too) into FILE: two replays that did the\n"
+           "                   same thing write the same file (tools/mutation-campaign uses it)\n"
            "  --verbose        print the QEMU command line\n\n"
            "Exit status: 0 when every event replayed without divergence (for an incomplete\n"
            "recording: its whole readable prefix); 1 on divergence; 3 for an unusable\n"
@@ -111,7 +114,8 @@ class ReplayCommand : public Command {
                                                      {"--from", OptionSpec::Takes::Number},
                                                      {"--to", OptionSpec::Takes::Number},
                                                      {"--pid", OptionSpec::Takes::Number},
-                                                     {"--entry", OptionSpec::Takes::Text}};
+                                                     {"--entry", OptionSpec::Takes::Text},
+                                                     {"--state-log", OptionSpec::Takes::Text}};
     ParsedOptions o;
     if (!parse_options(name(), args, kOptions, o, err)) return kExitUsage;
     std::string vmlinux_arg = o.text("--vmlinux"), pass = o.text("--pass"), gdb_port = o.text("--gdb");
@@ -260,6 +264,7 @@ class ReplayCommand : public Command {
     fs::path verdict = dir / ReplayVerdict::kFile;
     fs::remove(verdict, ec);
     options.env = {{"KVMRR_LIB", inst.core_lib.string()}, {"KVMRR_VMLINUX", inst.vmlinux.string()}};
+    if (o.has("--state-log")) options.env.push_back({"KVMRR_STATE_LOG", fs::absolute(o.text("--state-log")).string()});
     if (verbose) {
       std::string line = "env";
       for (const auto& [k, v] : options.env) line += fmt::format(" {}={}", k, v);

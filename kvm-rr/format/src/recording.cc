@@ -56,8 +56,8 @@ nlohmann::json RecordingMeta::to_json() const {
   }
   if (memory_digests) {
     const MemoryDigestSummary& d = *memory_digests;
-    j["memory_digests"] = {{"policy", d.policy}, {"taken", d.taken}, {"seconds", d.seconds},
-                           {"pages", d.pages},   {"end", d.end},     {"rules", d.rules}};
+    j["memory_digests"] = {{"policy", d.policy}, {"taken", d.taken}, {"seconds", d.seconds}, {"pages", d.pages},
+                           {"end", d.end},       {"rules", d.rules}, {"hashed", d.hashed}};
   }
   return j;
 }
@@ -205,6 +205,9 @@ RecordingMeta RecordingMeta::from_json(const json& j, const fs::path& file) {
     s.end = field(*d, "end", V::string, file, "memory_digests").get<std::string>();
     // 0 (unknown rules: replay checks none) in the first format 4 recordings, which lacked it.
     if (d->contains("rules")) s.rules = field(*d, "rules", V::number_unsigned, file, "memory_digests").get<uint32_t>();
+    // Absent before digests used the dirty log.
+    if (d->contains("hashed"))
+      s.hashed = field(*d, "hashed", V::number_unsigned, file, "memory_digests").get<uint64_t>();
     m.memory_digests = s;
   }
   m.extra = j;

@@ -43,7 +43,7 @@ RecordingMeta sample_meta() {
   c.exits = {{"hlt", 2}, {"io_kvmrr", 11}};
   c.bql_handoffs = 5;
   m.counters = c;
-  m.memory_digests = MemoryDigestSummary{"checkpoints", 4, 0.25, 12000, "taken", 1};
+  m.memory_digests = MemoryDigestSummary{"checkpoints", 4, 0.25, 12000, "taken", 1, 30000};
   m.extra["future_field"] = 7;
   return m;
 }

@@ -330,11 +330,17 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
   return PageKind::Kernel;
 }
 
-std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem) {
+std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_written) {
   if (!checked_) {
     find_struct_page_size(mem);
     checked_ = true;
   }
+  // Asked every time, so that the next digest's answer starts from this one.
+  std::vector<uint8_t> written;
+  bool known = mem.written_since_last && mem.written_since_last(written) &&
+               written.size() * 8 >= mem.bytes / kPageBytes && only_written;
+  size_t prev = 0;  // last_ is in pfn order, as out
+  last_hashed_ = 0;
   uint64_t ring_lo = 0, ring_hi = 0;
   if (ring_gpa_ && ring_gpa_ + 16 <= mem.bytes) {
     // The ring's header and records: QEMU writes them as well as the kernel.
@@ -361,12 +367,22 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem) {
       PageKind kind = classify(pfn, batch.data() + i * sps, mem, ring_lo, ring_hi, &free_until);
       if (kind == PageKind::None) continue;
       if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn)) continue;
+      if (known && !(written[pfn / 8] & (1u << (pfn % 8)))) {
+        while (prev < last_.size() && last_[prev].pfn < pfn) prev++;
+        // The same bytes, hashed the same way (the FPU mask depends on the kind).
+        if (prev < last_.size() && last_[prev].pfn == pfn && last_[prev].kind == kind) {
+          out.push_back(last_[prev]);
+          continue;
+        }
+      }
       const uint8_t* page = mem.ram + uint64_t(pfn) * kPageBytes;
       memset(masked, 0, sizeof masked);
       if (kind == PageKind::Slab) mask_fpu(page, masked);
       out.push_back(digest_words(pfn, kind, page, masked));
+      last_hashed_++;
     }
   }
+  last_ = out;
   return out;
 }
 

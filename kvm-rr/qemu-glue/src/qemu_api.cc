@@ -131,6 +131,7 @@ kvmrr::RecordSetup record_setup(const KvmrrRecordInfo& info) {
 // One recording at a time per QEMU process. Start/stop run with the VM stopped; the log
 // calls come from vCPU threads and only ever see a fully constructed recorder.
 std::mutex g_mu;
+uint64_t g_ram_bytes;  // memory_attach's, for memory_written
 std::unique_ptr<Recorder> g_recorder;
 std::string g_snapshot_path;
 std::string g_last;  // outcome of the last recording, for `info rr`
@@ -331,6 +332,8 @@ int replay_start(const char* dir, KvmrrReplayInfo* info, char* err, size_t err_s
   try {
     g_replayer = std::make_unique<kvmrr::Replayer>(dir, vmlinux);
     g_replay_dir = dir;
+    // KVMRR_STATE_LOG (the front end's --state-log): RAM page hashes at each digest.
+    if (const char* log = getenv("KVMRR_STATE_LOG"); log && *log) g_replayer->log_memory_state(log);
     const kvmrr::ReplayHooks& h = g_replayer->hooks();
     *info = KvmrrReplayInfo{};
     info->guest_ring_gpa = h.guest_ring_gpa;
@@ -471,12 +474,27 @@ int replay_finish(KvmrrGuestReadFn read, void* opaque) {
 }
 
 void memory_attach(const void* ram, uint64_t ram_bytes) {
+  g_ram_bytes = ram_bytes;
   if (g_replayer) {
     g_replayer->attach_memory(static_cast<const uint8_t*>(ram), ram_bytes);
     return;
   }
   std::lock_guard lock(g_mu);
   if (g_recorder) g_recorder->attach_memory(static_cast<const uint8_t*>(ram), ram_bytes);
+}
+
+void memory_written(KvmrrRamWrittenFn fn, void* opaque) {
+  uint64_t pages = g_ram_bytes / 4096;
+  auto written = [fn, opaque, pages](std::vector<uint8_t>& bitmap) {
+    bitmap.assign((pages + 7) / 8, 0);
+    return fn(opaque, bitmap.data(), pages) == 0;
+  };
+  if (g_replayer) {
+    g_replayer->track_writes(written);
+    return;
+  }
+  std::lock_guard lock(g_mu);
+  if (g_recorder) g_recorder->track_writes(written);
 }
 
 uint32_t replay_stop_drains() {
@@ -542,6 +560,7 @@ const KvmrrQemuApi kApi = {
     .memory_attach = memory_attach,
     .record_guest_point = record_guest_point,
     .replay_stop_drains = replay_stop_drains,
+    .memory_written = memory_written,
 };
 
 }  // namespace

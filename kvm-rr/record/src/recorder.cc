@@ -80,6 +80,11 @@ void Recorder::attach_memory(const uint8_t* ram, uint64_t bytes) {
   }
 }
 
+void Recorder::track_writes(std::function<bool(std::vector<uint8_t>&)> written_since_last) {
+  std::lock_guard lock(mu_);
+  memory_.written_since_last = std::move(written_since_last);
+}
+
 void Recorder::digest_if_due(uint32_t vcpu) {
   if (!kernel_memory_) return;
   std::lock_guard lock(mu_);
@@ -97,7 +102,7 @@ void Recorder::take_digest(DigestPoint point, uint32_t vcpu, std::optional<uint6
   auto t0 = std::chrono::steady_clock::now();
   std::vector<PageDigest> now;
   try {
-    now = kernel_memory_->digest(memory_);
+    now = kernel_memory_->digest(memory_, point != DigestPoint::End);
   } catch (const RecordingError& e) {
     // The guest is not the kernel the digests know: the recording goes on without them.
     digest_summary_.end = fmt::format("no digests: {}", e.what());
@@ -119,6 +124,7 @@ void Recorder::take_digest(DigestPoint point, uint32_t vcpu, std::optional<uint6
   checkpoint_pending_ = false;
   events_at_digest_ = writer_->events_written();
   digest_summary_.pages = now.size();
+  digest_summary_.hashed += kernel_memory_->last_hashed();
   digest_summary_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

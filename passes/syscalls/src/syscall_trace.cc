@@ -166,6 +166,7 @@ std::string TracedEntry::json() const {
   j["number"] = number;
   j["args"] = args;
   j["raw_args"] = raw_args;
+  j["arg_types"] = arg_types;
   j["user_rip"] = user_rip;
   if (kind == Kind::Syscall) {
     j["return"] = rax ? nlohmann::json(static_cast<int64_t>(*rax)) : nlohmann::json();
@@ -328,6 +329,7 @@ TracedEntry SyscallTracer::decode(uint64_t index, const Open& o) const {
     t.raw_args.push_back(v);
     std::string_view type = info && info->nargs >= 0 ? info->args[i].type : "unsigned long";
     std::string_view name = info && info->nargs >= 0 ? info->args[i].name : "";
+    t.arg_types.emplace_back(type);
     if (thirty_two_bits(type)) v &= 0xffffffffull;
     std::string a;
     if (type.find("__user") != std::string_view::npos && type.find('*') != std::string_view::npos) {

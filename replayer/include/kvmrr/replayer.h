@@ -17,6 +17,7 @@
 #include "kvmrr/event.h"
 #include "kvmrr/kernel_stack.h"
 #include "kvmrr/memory_digest.h"
+#include "kvmrr/memory_state_log.h"
 #include "kvmrr/recording.h"
 #include "kvmrr/registers.h"
 #include "kvmrr/replay_session.h"
@@ -74,6 +75,12 @@ class Replayer {
   // Guest RAM, for the recording's memory digests: QEMU gives it once the snapshot is loaded.
   // Without it digests go unchecked (replay.json says how many).
   void attach_memory(const uint8_t* ram, uint64_t bytes);
+  // Which pages were written since the last digest (QEMU's dirty log): periodic and
+  // checkpoint digests then hash only those; the end's hashes every page.
+  void track_writes(std::function<bool(std::vector<uint8_t>&)> written_since_last);
+  // Also writes all of RAM's page hashes into file at each digest checked (MemoryStateLog).
+  // Throws RecordingError (Io) when the file cannot be created.
+  void log_memory_state(const std::filesystem::path& file);
 
   Step io_in(uint32_t vcpu, const Regs& regs, uint16_t port, uint32_t size, uint64_t* value);
   Step mmio_read(uint32_t vcpu, const Regs& regs, uint64_t gpa, uint32_t size, uint64_t* value);
@@ -161,6 +168,7 @@ class Replayer {
   std::string memory_error_;
   std::unique_ptr<KernelMemory> kernel_memory_;
   DigestTable recorded_digests_;
+  std::unique_ptr<MemoryStateLog> state_log_;
   uint64_t digests_checked_ = 0, digests_unchecked_ = 0;
   uint64_t last_digest_at_ = 0;  // events consumed when the last digest matched
 

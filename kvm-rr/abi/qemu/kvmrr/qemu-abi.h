@@ -16,6 +16,8 @@
  * minimum to the new version. A QEMU outside the library's range fails loudly at load time.
  * Only kvm-rr/qemu-glue includes this header on the library's side.
  *
+ *  19: memory_written (QEMU's dirty log of the RAM block: digests hash only the pages
+ *      written since the last one).
  *  18: memory_attach (guest RAM for memory digests, at record_start and once a replay's
  *      snapshot is loaded), record_guest_point (the guest wrote kvm-rr's ring flush or
  *      stop: a sync point where the library may take a digest; QEMU drains the ring at the
@@ -42,7 +44,7 @@
 extern "C" {
 #endif
 
-#define KVMRR_QEMU_ABI_VERSION 18
+#define KVMRR_QEMU_ABI_VERSION 19
 #define KVMRR_QEMU_ABI_MIN_VERSION 11
 #define KVMRR_QEMU_API_SYMBOL "kvmrr_qemu_api"
 
@@ -159,6 +161,14 @@ typedef int (*KvmrrPhysReadFn)(void *opaque, uint64_t gpa, void *buf, size_t len
 
 /* Writes len bytes of guest RAM at a RAM address; returns 0, or -1 if there is no RAM. */
 typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf, size_t len);
+/*
+ * Which pages of the RAM block memory_attach gave were written since the previous call that
+ * returned 0: bit i of bitmap (least significant bit first in each byte) for page i, of
+ * pages = ram_bytes / 4096. Returns 0, or -1 when QEMU cannot tell now (the first call,
+ * which starts the log; a thread that may not take the locks it needs): the caller then
+ * counts every page as written, and the next 0 still covers every write since the last 0.
+ */
+typedef int (*KvmrrRamWrittenFn)(void *opaque, uint8_t *bitmap, uint64_t pages);
 
 /*
  * Replay calls return KVMRR_REPLAY_CONTINUE, or KVMRR_REPLAY_STOP when replay is over: the
@@ -417,6 +427,15 @@ typedef struct KvmrrQemuApi {
      * its ring at that write too; 0 for older recordings.
      */
     uint32_t (*replay_stop_drains)(void);
+
+    /* Version 19. */
+    /*
+     * Right after memory_attach: which of its pages were written since the last memory
+     * digest, so that a digest hashes only those (kvm-rr/memory). The library calls fn from
+     * the threads that call the log and replay functions, only when it takes a digest
+     * (never, for a recording whose only digest is at its end).
+     */
+    void (*memory_written)(KvmrrRamWrittenFn fn, void *opaque);
 } KvmrrQemuApi;
 
 /*

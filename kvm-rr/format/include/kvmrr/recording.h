@@ -70,6 +70,9 @@ struct MemoryDigestSummary {
   uint64_t pages = 0;  // pages the last one covered
   std::string end;     // "taken", or why the recording has no digest at its end
   uint32_t rules = 0;  // kvmrr::kDigestRules of the recorder (kvmrr/memory_digest.h)
+  // Pages hashed over all of them: a page not written since the digest before keeps its
+  // hash (QEMU's dirty log), so this is below taken x pages when the log could tell.
+  uint64_t hashed = 0;
   bool operator==(const MemoryDigestSummary&) const = default;
 };
 

@@ -25,6 +25,10 @@ struct GuestMemory {
   const uint8_t* ram = nullptr;
   uint64_t bytes = 0;
   std::function<bool(uint64_t vaddr, void* buf, size_t len)> read_virtual;
+  // The pages written since the previous call that answered true, one bit per page (least
+  // significant first), when the accelerator can tell (QEMU's dirty log); false: it cannot,
+  // count every page as written. Unset: never known.
+  std::function<bool(std::vector<uint8_t>& bitmap)> written_since_last;
 
   // RAM whose kernel addresses are read through the kernel's own top-level page table
   // (init_top_pgt in the recorded vmlinux), walked in RAM: no vCPU's CR3 is needed, so any
@@ -88,7 +92,12 @@ class KernelMemory {
 
   // Every covered page's digest now, by pfn. Throws RecordingError (Corrupt) when the
   // kernel's struct pages cannot be read (no vmemmap where a 6.1 kernel has it).
-  std::vector<PageDigest> digest(const GuestMemory& mem);
+  // Every page is classified; with only_written, a page mem says was not written since the
+  // last digest keeps that digest's hash (its bytes are what they were) and only written
+  // pages are hashed. Either way the next digest's "written" starts from this one.
+  std::vector<PageDigest> digest(const GuestMemory& mem, bool only_written = false);
+  // Pages the last digest hashed (the rest it took from the one before).
+  uint64_t last_hashed() const { return last_hashed_; }
 
   // One line for a report: what the page holds and, in the kernel image, the symbols of its
   // lines (line < 0: the page's first).
@@ -108,6 +117,8 @@ class KernelMemory {
   uint64_t stack_lo_ = 0, stack_hi_ = 0;  // physical init_stack
   uint32_t struct_page_size_ = 0;
   bool checked_ = false;
+  std::vector<PageDigest> last_;  // the last digest, by pfn
+  uint64_t last_hashed_ = 0;
   // From the kernel's kvmrr_memory_layout (guest-abi.h), when it has one: where a mapping's
   // flags are and the bit that says user code may have written its page cache.
   std::optional<uint32_t> mapping_flags_at_;

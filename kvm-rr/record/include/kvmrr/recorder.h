@@ -63,6 +63,9 @@ class Recorder {
 
   // Guest RAM, for memory digests. Until QEMU gives it (or without a vmlinux) none are taken.
   void attach_memory(const uint8_t* ram, uint64_t bytes);
+  // Which pages were written since the last digest (QEMU's dirty log): periodic and
+  // checkpoint digests then hash only those; the end's hashes every page.
+  void track_writes(std::function<bool(std::vector<uint8_t>&)> written_since_last);
   // The guest wrote the ring flush port (a checkpoint's, maybe) or asked to stop (stop):
   // vCPU vcpu's sync point sync_point, where replay checks a digest taken now.
   void guest_point(uint32_t vcpu, uint64_t sync_point, bool stop);

@@ -22,11 +22,12 @@ struct TracedEntry {
   uint32_t vcpu = 0;
   std::optional<uint64_t> pid;
   Kind kind = Kind::Syscall;
-  uint64_t number = 0;             // system call number, exception or interrupt vector
-  std::string name;                // "openat", "page_fault", "interrupt"
-  std::vector<std::string> args;   // decoded, in order
-  std::vector<uint64_t> raw_args;  // as the registers held them
-  uint64_t user_rip = 0;           // where user mode entered the kernel
+  uint64_t number = 0;                 // system call number, exception or interrupt vector
+  std::string name;                    // "openat", "page_fault", "interrupt"
+  std::vector<std::string> args;       // decoded, in order
+  std::vector<uint64_t> raw_args;      // as the registers held them
+  std::vector<std::string> arg_types;  // each argument's C type, as the kernel declares it
+  uint64_t user_rip = 0;               // where user mode entered the kernel
   // System calls: what replay saw the task return to user mode with.
   std::optional<uint64_t> rax;         // nullopt: unknown (see note)
   std::optional<uint64_t> resumed_at;  // set when user mode resumed elsewhere than user_rip
