@@ -72,14 +72,13 @@ python3 "$ROOT/tools/mutation-campaign" --per-type "$PER_TYPE" --seed 1 --json "
   >"$work/campaign.txt"
 undetected=$(python3 - "$work/campaign.json" <<'PY'
 import json, sys
-KINDS = {0: "not covered", 1: "slab", 2: "page table", 3: "kernel data", 4: "page cache", 5: "kernel allocation"}
 for x in json.load(open(sys.argv[1])):
     if x["outcome"] in ("missed", "dead"):
         m = x.get("memory")
         where = ""
         if m:
             where = f"{m['pages']} page(s) at digest #{m['digest']}: " + ", ".join(
-                f"{p:#x} ({KINDS.get(k, k)})" for p, k, _ in m["first"])
+                f"{p:#x} ({k})" for p, k, _ in m["first"])
         print(f"| {x['type']} | {x['outcome']} | {x['mutation']} | {x['recording'].rsplit('/', 1)[-1]} #{x['event']} | {where} |")
 PY
 )

@@ -146,14 +146,15 @@ bool Replayer::verify_digest(const Event& d, uint32_t vcpu) {
     return true;
   }
   std::vector<PageDigest> now;
+  std::vector<Uncovered> why_not_covered;
   try {
     if (!kernel_memory_) kernel_memory_ = std::make_unique<KernelMemory>(vmlinux_, hooks_.guest_ring_gpa);
-    now = kernel_memory_->digest(memory_, point != DigestPoint::End);
+    now = kernel_memory_->digest(memory_, point != DigestPoint::End, state_log_ ? &why_not_covered : nullptr);
   } catch (const RecordingError& e) {
     session_.diverge_here(fmt::format("replay cannot take memory digest #{}: {}", seq, e.what()), vcpu, nullptr);
     return false;
   }
-  if (state_log_) state_log_->write(seq, session_.consumed(), memory_, now);
+  if (state_log_) state_log_->write(seq, session_.consumed(), memory_, now, why_not_covered);
   std::vector<PageMismatch> diff = compare(recorded_digests_, now);
   if (diff.empty()) {
     digests_checked_++;

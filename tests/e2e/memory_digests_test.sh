@@ -48,11 +48,16 @@ assert len(r) >= 25, len(r)
 assert not [x for x in r if x["outcome"] == "error"], [x for x in r if x["outcome"] == "error"]
 by_digest = [x for x in r if x["outcome"] == "digest"]
 assert by_digest, "no mutation was caught by a memory digest"
-detected = sum(1 for x in r if x["outcome"] != "undetected")
-print(f"{detected} of {len(r)} detected, {len(by_digest)} by a digest")
-# Digests must catch some that register and ring checks miss, and the whole must stay above
-# a floor below what it measured when this was built (69% to 75% here; docs/memory-digests.md).
-assert detected >= 0.5 * len(r) and len(by_digest) >= 2, (detected, len(by_digest), len(r))
+count = lambda *o: sum(1 for x in r if x["outcome"] in o)
+detected, missed = count("at-event", "later", "digest"), count("missed")
+print(f"{detected} of {len(r)} detected, {len(by_digest)} by a digest; {missed} reached kernel memory unnoticed, "
+      f"{count('user-only')} only user memory, {count('dead')} nothing")
+assert count("at-event", "later", "digest", "missed", "user-only", "dead") == len(r), r
+# Digests must catch some that register and ring checks miss; of the changes that reached
+# kernel memory, replay catches at least 90% (100% of 32 when this was built: the misses
+# the full campaign found are in kernel stacks and per-CPU areas, docs/memory-digests.md).
+assert len(by_digest) >= 2 and detected >= 0.9 * (detected + missed), (detected, missed, len(by_digest))
+assert detected >= 0.5 * len(r), (detected, len(r))
 x = by_digest[0]
 open(sys.argv[1] + ".first", "w").write(f"{x['event']} {x['mutation']}\n")
 PY
@@ -85,6 +90,27 @@ j = json.load(open(sys.argv[1]))
 assert j["result"] == "diverged" and "memory differs" in j["divergence"]["what"], j
 PY
 pass "event $event changed ($args): replay reports the memory digest that differs, with the page"
+
+# Every N events: each digest hashes only the pages written since the one before (QEMU's
+# dirty log), the end's every page; replay checks them all, and two replays with
+# --state-log write the same file (the campaign's yardstick for "dead").
+run "$KVMRR" record --checksum 300 --timeout 300 -o "$WORK/every" -- 'seq 1 5000 | sort -rn | md5sum; ls -R /etc | wc -l' \
+  >"$WORK/every.out" 2>&1
+[ "$status" = 0 ] || { cat "$WORK/every.out"; fail "record --checksum 300 exited $status"; }
+python3 - "$WORK/every/meta.json" <<'PY' || fail "periodic digests hashed every page each time"
+import json, sys
+d = json.load(open(sys.argv[1]))["memory_digests"]
+print(f"{d['taken']} digests of about {d['pages']} pages: {d['hashed']} pages hashed")
+assert d["taken"] >= 4 and d["end"] == "taken", d
+# The first and the end digest hash every page; the rest only what was written.
+assert d["pages"] * 2 < d["hashed"] < 0.7 * d["taken"] * d["pages"], d
+PY
+replay_whole every "$WORK/every"
+"$KVMRR" replay --state-log "$WORK/state1" "$WORK/every" >/dev/null 2>&1 || fail "replay --state-log failed"
+"$KVMRR" replay --state-log "$WORK/state2" "$WORK/every" >/dev/null 2>&1 || fail "replay --state-log failed"
+[ "$(grep -c '^point ' "$WORK/state1")" -ge 4 ] || fail "the state log has not a point per digest"
+cmp -s "$WORK/state1" "$WORK/state2" || fail "two replays of one recording wrote different state logs"
+pass "periodic digests hash what was written since the last, all matched; two replays' state logs are equal"
 
 # A damaged digest table is not taken for a divergence of the kernel.
 first=$(sed -n 's/^#\([0-9]*\) mem_digest .*/\1/p' <("$KVMRR" dump --events "$rec") | head -n 1)

@@ -180,6 +180,25 @@ std::string_view to_string(PageKind kind) {
   return "unknown";
 }
 
+std::string_view to_string(Uncovered why) {
+  switch (why) {
+    case Uncovered::Covered: return "covered";
+    case Uncovered::Ring: return "the event ring";
+    case Uncovered::Free: return "free";
+    case Uncovered::KernelStack: return "kernel stack";
+    case Uncovered::Reserved: return "reserved (per-CPU, firmware)";
+    case Uncovered::Unreadable: return "no struct page";
+    case Uncovered::UserMapped: return "mapped into user space";
+    case Uncovered::OtherType: return "another page type";
+    case Uncovered::Anonymous: return "anonymous";
+    case Uncovered::InFlight: return "page cache under a device read";
+    case Uncovered::UserWritable: return "page cache user code may write";
+    case Uncovered::PageCacheOff: return "page cache (not covered by this kernel)";
+    case Uncovered::Leaving: return "user or page-cache page on its way out";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(DigestPoint point) {
   switch (point) {
     case DigestPoint::End: return "end";
@@ -275,62 +294,68 @@ static bool in_kernel_stack(const GuestMemory& mem, uint32_t pfn) {
 }
 
 PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemory& mem, uint64_t ring_lo,
-                                uint64_t ring_hi, uint64_t* free_until) const {
+                                uint64_t ring_hi, uint64_t* free_until, Uncovered* why) const {
+  auto none = [why](Uncovered w) {
+    if (why) *why = w;
+    return PageKind::None;
+  };
   uint64_t pa = uint64_t(pfn) * kPageBytes;
-  if (pa + kPageBytes > ring_lo && pa < ring_hi) return PageKind::None;
-  if (pfn < *free_until) return PageKind::None;  // inside a free block
+  if (pa + kPageBytes > ring_lo && pa < ring_hi) return none(Uncovered::Ring);
+  if (pfn < *free_until) return none(Uncovered::Free);  // inside a free block
   uint64_t flags = load64(sp + kFlagsAt);
   uint32_t page_type = load32(sp + kPageTypeAt);
   if (pa >= image_lo_ && pa < image_hi_) {
-    if (pa + kPageBytes > stack_lo_ && pa < stack_hi_) return PageKind::None;
-    return (flags & kPgReserved) ? PageKind::KernelData : PageKind::None;
+    if (pa + kPageBytes > stack_lo_ && pa < stack_hi_) return none(Uncovered::KernelStack);
+    if (flags & kPgReserved) return PageKind::KernelData;
+    return none(Uncovered::Reserved);
   }
-  if (flags & kPgReserved) return PageKind::None;  // memblock: per-CPU areas (IRQ stacks), firmware
+  if (flags & kPgReserved) return none(Uncovered::Reserved);  // memblock: per-CPU areas (IRQ stacks), firmware
   if (has_type(page_type, kPgBuddy)) {
     // A free block of 2^order pages (order in private): the rest are not marked.
     uint64_t order = load64(sp + kPrivateAt);
     if (order < 11) *free_until = uint64_t(pfn) + (1ull << order);
-    return PageKind::None;
+    return none(Uncovered::Free);
   }
   // A compound page's tail: what its head is.
   std::vector<uint8_t> head;
   uint64_t compound_head = load64(sp + kCompoundHeadAt);
   if (compound_head & 1) {
     uint64_t head_va = compound_head - 1;
-    if (head_va < kVmemmap || (head_va - kVmemmap) % struct_page_size_) return PageKind::None;
+    if (head_va < kVmemmap || (head_va - kVmemmap) % struct_page_size_) return none(Uncovered::Unreadable);
     head.resize(struct_page_size_);
-    if (!mem.read_virtual(head_va, head.data(), head.size())) return PageKind::None;
+    if (!mem.read_virtual(head_va, head.data(), head.size())) return none(Uncovered::Unreadable);
     sp = head.data();
     flags = load64(sp + kFlagsAt);
     page_type = load32(sp + kPageTypeAt);
   }
   if (flags & kPgSlab) return PageKind::Slab;
   if (has_type(page_type, kPgTable)) return PageKind::PageTable;
-  if (static_cast<int32_t>(page_type) >= 0) return PageKind::None;  // _mapcount: mapped into user space
-  if (page_type != 0xffffffffu) return PageKind::None;              // another page type
+  if (static_cast<int32_t>(page_type) >= 0) return none(Uncovered::UserMapped);  // _mapcount: mapped into user space
+  if (page_type != 0xffffffffu) return none(Uncovered::OtherType);               // another page type
   uint64_t mapping = load64(sp + kMappingAt);
-  if (mapping & 3) return PageKind::None;  // anonymous (user data) or movable
+  if (mapping & 3) return none(Uncovered::Anonymous);  // anonymous (user data) or movable
   // A page under a device read is locked and not up to date until the kernel sees the read
   // complete: the device writes it whenever it likes (replay, where the log has it).
   if (mapping) {
-    if ((flags & kPgLocked) || !(flags & kPgUptodate)) return PageKind::None;
+    if ((flags & kPgLocked) || !(flags & kPgUptodate)) return none(Uncovered::InFlight);
     // User code may have written it through a shared mapping, since unmapped.
-    if (user_writable(mem, mapping)) return PageKind::None;
+    if (user_writable(mem, mapping)) return none(Uncovered::UserWritable);
     // Covered when the kernel marks every mapping user code may write (layout version 2):
     // rules 2 left it out after an end digest of stress-ng found five unmarked page-cache
     // pages replay had as zeros, shared anonymous memory's (marked since).
-    return page_cache_covered_ ? PageKind::PageCache : PageKind::None;
+    return page_cache_covered_ ? PageKind::PageCache : none(Uncovered::PageCacheOff);
   }
   // On an LRU list or swap-backed, with no mapping: a user page or page-cache page on its
   // way to being freed (truncated, unmapped, released in a batch), still holding what user
   // code wrote until init_on_free clears it.
-  if (flags & (kPgLru | kPgSwapBacked)) return PageKind::None;
+  if (flags & (kPgLru | kPgSwapBacked)) return none(Uncovered::Leaving);
   // Allocated by the kernel for itself (kernel stacks, pipe buffers, vmalloc), or a page of
   // a high-order allocation after its first (no reference count of its own).
   return PageKind::Kernel;
 }
 
-std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_written) {
+std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_written, std::vector<Uncovered>* why) {
+  if (why) why->assign(mem.bytes / kPageBytes, Uncovered::Covered);
   if (!checked_) {
     find_struct_page_size(mem);
     checked_ = true;
@@ -360,13 +385,17 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_w
     uint64_t n = std::min(kBatch, pages - first);
     if (!mem.read_virtual(kVmemmap + first * sps, batch.data(), n * sps)) {
       // A hole in the vmemmap (no struct pages for that memory): nothing the kernel owns.
+      if (why) std::fill(why->begin() + first, why->begin() + first + n, Uncovered::Unreadable);
       continue;
     }
     for (uint64_t i = 0; i < n; i++) {
       uint32_t pfn = static_cast<uint32_t>(first + i);
-      PageKind kind = classify(pfn, batch.data() + i * sps, mem, ring_lo, ring_hi, &free_until);
+      Uncovered why_not = Uncovered::Covered;
+      PageKind kind = classify(pfn, batch.data() + i * sps, mem, ring_lo, ring_hi, &free_until, &why_not);
+      if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn))
+        kind = PageKind::None, why_not = Uncovered::KernelStack;
+      if (why && kind == PageKind::None) (*why)[pfn] = why_not;
       if (kind == PageKind::None) continue;
-      if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn)) continue;
       if (known && !(written[pfn / 8] & (1u << (pfn % 8)))) {
         while (prev < last_.size() && last_[prev].pfn < pfn) prev++;
         // The same bytes, hashed the same way (the FPU mask depends on the kind).

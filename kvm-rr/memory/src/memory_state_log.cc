@@ -32,11 +32,12 @@ MemoryStateLog::~MemoryStateLog() {
 }
 
 void MemoryStateLog::write(uint64_t seq, uint64_t events, const GuestMemory& mem,
-                           const std::vector<PageDigest>& covered) {
+                           const std::vector<PageDigest>& covered, const std::vector<Uncovered>& why) {
   const size_t pages = mem.bytes / kPageBytes;
   bool first = hashes_.empty();
   if (first) hashes_.assign(pages, 0), kinds_.assign(pages, 0xff);
   std::vector<uint8_t> kinds(pages, 0);
+  for (size_t pfn = 0; pfn < pages && pfn < why.size(); pfn++) kinds[pfn] = 0x10 + uint8_t(why[pfn]);
   for (const PageDigest& d : covered) {
     if (d.pfn < pages) kinds[d.pfn] = uint8_t(d.kind);
   }

@@ -45,6 +45,25 @@ std::optional<uint64_t> walk_page_tables(const uint8_t* ram, uint64_t bytes, uin
 enum class PageKind : uint8_t { None = 0, Slab = 1, PageTable = 2, KernelData = 3, PageCache = 4, Kernel = 5 };
 std::string_view to_string(PageKind kind);
 
+// Why a page is not covered (docs/memory-digests.md's table), for the mutation campaign's
+// state logs (the numbers are in them).
+enum class Uncovered : uint8_t {
+  Covered = 0,
+  Ring = 1,           // the guest's event ring: QEMU writes it too
+  Free = 2,           // a free (buddy) block
+  KernelStack = 3,    // a task's kernel stack or init_stack: dead slots differ by design
+  Reserved = 4,       // memblock-reserved outside the image data (per-CPU IRQ stacks, firmware)
+  Unreadable = 5,     // no struct page to read
+  UserMapped = 6,     // mapped into user space now
+  OtherType = 7,      // another page type
+  Anonymous = 8,      // anonymous (user data) or movable
+  InFlight = 9,       // page cache under a device read (locked, not up to date)
+  UserWritable = 10,  // page cache of a file user code may have written through a mapping
+  PageCacheOff = 11,  // page cache, under a kernel that does not mark such files
+  Leaving = 12,       // no mapping but on an LRU list or swap-backed: on its way out
+};
+std::string_view to_string(Uncovered why);
+
 // Which pages a digest covers and how it hashes them (KernelMemory): a recording says the
 // rules it was digested by (meta.json), and replay checks only digests of its own rules.
 // Bump on any change to what is covered or how.
@@ -95,7 +114,9 @@ class KernelMemory {
   // Every page is classified; with only_written, a page mem says was not written since the
   // last digest keeps that digest's hash (its bytes are what they were) and only written
   // pages are hashed. Either way the next digest's "written" starts from this one.
-  std::vector<PageDigest> digest(const GuestMemory& mem, bool only_written = false);
+  // why (optional): per pfn, why the page is not covered (Covered for the covered ones).
+  std::vector<PageDigest> digest(const GuestMemory& mem, bool only_written = false,
+                                 std::vector<Uncovered>* why = nullptr);
   // Pages the last digest hashed (the rest it took from the one before).
   uint64_t last_hashed() const { return last_hashed_; }
 
@@ -108,7 +129,7 @@ class KernelMemory {
  private:
   void find_struct_page_size(const GuestMemory& mem);
   PageKind classify(uint32_t pfn, const uint8_t* page_struct, const GuestMemory& mem, uint64_t ring_lo,
-                    uint64_t ring_hi, uint64_t* free_until) const;
+                    uint64_t ring_hi, uint64_t* free_until, Uncovered* why) const;
 
   const Vmlinux& kernel_;
   uint64_t ring_gpa_;

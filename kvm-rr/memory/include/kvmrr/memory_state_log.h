@@ -18,8 +18,8 @@ namespace kvmrr {
 //   point SEQ events N changed K
 //   PFN KIND HASH          (K lines, hex: the pages whose hash or kind changed since the
 //                           point before; every page at the first)
-// KIND is the digest's page kind (0: not covered). Two replays that did the same thing write
-// the same file.
+// KIND is the digest's page kind (PageKind, 1 to 5) for a covered page, 0x10 + Uncovered
+// (why not) for another. Two replays that did the same thing write the same file.
 class MemoryStateLog {
  public:
   // Creates (truncates) the file. Throws RecordingError (Io) naming it.
@@ -28,8 +28,10 @@ class MemoryStateLog {
   MemoryStateLog(const MemoryStateLog&) = delete;
   MemoryStateLog& operator=(const MemoryStateLog&) = delete;
 
-  // RAM now, after `events` events, at digest #seq; covered: that digest's pages (by pfn).
-  void write(uint64_t seq, uint64_t events, const GuestMemory& mem, const std::vector<PageDigest>& covered);
+  // RAM now, after `events` events, at digest #seq; covered: that digest's pages (by pfn);
+  // why: per pfn, why a page is not covered (empty: not known).
+  void write(uint64_t seq, uint64_t events, const GuestMemory& mem, const std::vector<PageDigest>& covered,
+             const std::vector<Uncovered>& why = {});
 
  private:
   std::filesystem::path path_;
