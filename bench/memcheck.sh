@@ -27,7 +27,7 @@ WORKLOADS=(
   "fio@1@fio --name=rw --filename=/root/fio.dat --size=8M --rw=randrw --bs=4k --ioengine=psync --time_based --runtime=2 --output-format=terse >/dev/null"
   "stress@2@stress-ng --fork 1 --pipe 1 --futex 1 --timer 1 --mmap 1 --timeout 2 --quiet"
   "pmem@1@$PMEM_WORKLOAD"
-  "smp@2@$SMP_WORKLOAD"
+  "smp@2@$(printf '%s' "$SMP_WORKLOAD" | tr '\n' ' ')"
 )
 
 meta() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print($2)" "$1/meta.json"; }
