@@ -100,10 +100,10 @@ earlier=$(earlier_runs "$out")
   printf "%s" "$rows"
   echo
   echo "Mutation campaign (\`tools/mutation-campaign --per-type $PER_TYPE\`) over the last \`--checksum 2000\` recording of each"
-  echo "workload: at-event and later are replay's own checks (registers, the ring), digest a memory digest; missed: replay"
-  echo "said OK but its RAM differed from the unchanged recording's replay at some digest (\\`kvm-rr replay --state-log\\`);"
-  echo "dead: replay said OK and every RAM page matched the unchanged replay's at every digest. live detected = detected /"
-  echo "(all - dead - error)."
+  echo "workload: at-event and later are replay's own checks (registers, the ring), digest a memory digest. What replay"
+  echo "said OK to is replayed with --state-log and compared with the unchanged recording's replay, page by page at each"
+  echo "digest: missed (kernel memory differed), user-only (only pages user code owns differed), dead (nothing differed;"
+  echo "the event ring aside). kernel detected = detected / (detected + missed); all detected = detected / all."
   echo
   echo '```'
   cat "$work/campaign.txt"

@@ -94,14 +94,15 @@ pass "event $event changed ($args): replay reports the memory digest that differ
 # Every N events: each digest hashes only the pages written since the one before (QEMU's
 # dirty log), the end's every page; replay checks them all, and two replays with
 # --state-log write the same file (the campaign's yardstick for "dead").
-run "$KVMRR" record --checksum 300 --timeout 300 -o "$WORK/every" -- 'seq 1 5000 | sort -rn | md5sum; ls -R /etc | wc -l' \
+run "$KVMRR" record --checksum 100 --timeout 300 -o "$WORK/every" -- 'seq 1 5000 | sort -rn | md5sum; ls -R /etc | wc -l' \
   >"$WORK/every.out" 2>&1
-[ "$status" = 0 ] || { cat "$WORK/every.out"; fail "record --checksum 300 exited $status"; }
+[ "$status" = 0 ] || { cat "$WORK/every.out"; fail "record --checksum 100 exited $status"; }
 python3 - "$WORK/every/meta.json" <<'PY' || fail "periodic digests hashed every page each time"
 import json, sys
 d = json.load(open(sys.argv[1]))["memory_digests"]
 print(f"{d['taken']} digests of about {d['pages']} pages: {d['hashed']} pages hashed")
-assert d["taken"] >= 4 and d["end"] == "taken", d
+# Periodic ones come at the first device read or vCPU switch after N events: a few here.
+assert d["taken"] >= 3 and d["end"] == "taken", d
 # The first and the end digest hash every page (about 2 x pages), the rest only what was
 # written: well below hashing every page each time (taken x pages).
 assert d["pages"] < d["hashed"] < 0.8 * d["taken"] * d["pages"], d
@@ -109,7 +110,7 @@ PY
 replay_whole every "$WORK/every"
 "$KVMRR" replay --state-log "$WORK/state1" "$WORK/every" >/dev/null 2>&1 || fail "replay --state-log failed"
 "$KVMRR" replay --state-log "$WORK/state2" "$WORK/every" >/dev/null 2>&1 || fail "replay --state-log failed"
-[ "$(grep -c '^point ' "$WORK/state1")" -ge 4 ] || fail "the state log has not a point per digest"
+[ "$(grep -c '^point ' "$WORK/state1")" -ge 3 ] || fail "the state log has not a point per digest"
 cmp -s "$WORK/state1" "$WORK/state2" || fail "two replays of one recording wrote different state logs"
 pass "periodic digests hash what was written since the last, all matched; two replays' state logs are equal"
 

@@ -360,10 +360,12 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_w
     find_struct_page_size(mem);
     checked_ = true;
   }
-  // Asked every time, so that the next digest's answer starts from this one.
+  // Asked at every digest that may use the answer, so that the next answer starts from this
+  // one; never for a whole digest (the end's), so a recording with only that one never starts
+  // QEMU's log (under KVM, its write protection).
   std::vector<uint8_t> written;
-  bool known = mem.written_since_last && mem.written_since_last(written) &&
-               written.size() * 8 >= mem.bytes / kPageBytes && only_written;
+  bool known = only_written && mem.written_since_last && mem.written_since_last(written) &&
+               written.size() * 8 >= mem.bytes / kPageBytes;
   size_t prev = 0;  // last_ is in pfn order, as out
   last_hashed_ = 0;
   uint64_t ring_lo = 0, ring_hi = 0;

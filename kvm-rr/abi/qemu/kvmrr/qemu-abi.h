@@ -164,9 +164,10 @@ typedef int (*KvmrrRamWriteFn)(void *opaque, uint64_t ram_addr, const void *buf,
 /*
  * Which pages of the RAM block memory_attach gave were written since the previous call that
  * returned 0: bit i of bitmap (least significant bit first in each byte) for page i, of
- * pages = ram_bytes / 4096. Returns 0, or -1 when QEMU cannot tell now (the first call,
- * which starts the log; a thread that may not take the locks it needs): the caller then
- * counts every page as written, and the next 0 still covers every write since the last 0.
+ * pages = ram_bytes / 4096 (every page, until a call first clears the log). Returns 0, or -1
+ * when QEMU cannot tell now (a first call that starts the log; a thread that may not take the
+ * locks it needs): the caller then counts every page as written, and the next 0 still covers
+ * every write since the last 0.
  */
 typedef int (*KvmrrRamWrittenFn)(void *opaque, uint8_t *bitmap, uint64_t pages);
 

@@ -113,7 +113,7 @@ class KernelMemory {
   // kernel's struct pages cannot be read (no vmemmap where a 6.1 kernel has it).
   // Every page is classified; with only_written, a page mem says was not written since the
   // last digest keeps that digest's hash (its bytes are what they were) and only written
-  // pages are hashed. Either way the next digest's "written" starts from this one.
+  // pages are hashed, and the next digest's "written" starts from this one.
   // why (optional): per pfn, why the page is not covered (Covered for the covered ones).
   std::vector<PageDigest> digest(const GuestMemory& mem, bool only_written = false,
                                  std::vector<Uncovered>* why = nullptr);
