@@ -112,6 +112,9 @@ replay_whole every "$WORK/every"
 "$KVMRR" replay --state-log "$WORK/state2" "$WORK/every" >/dev/null 2>&1 || fail "replay --state-log failed"
 [ "$(grep -c '^point ' "$WORK/state1")" -ge 3 ] || fail "the state log has not a point per digest"
 cmp -s "$WORK/state1" "$WORK/state2" || fail "two replays of one recording wrote different state logs"
+run "$KVMRR" replay --state-log /nonexistent-dir/state "$WORK/every" >"$WORK/badlog.out" 2>&1
+[ "$status" = 2 ] || { cat "$WORK/badlog.out"; fail "--state-log into a missing directory: exit $status, not 2"; }
+expect_contains "$WORK/badlog.out" "--state-log /nonexistent-dir/state: cannot create"
 pass "periodic digests hash what was written since the last, all matched; two replays' state logs are equal"
 
 # A damaged digest table is not taken for a divergence of the kernel.

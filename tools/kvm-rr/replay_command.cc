@@ -1,6 +1,10 @@
 // kvm-rr replay: replay a recording's guest kernel in the patched QEMU (TCG) and say whether
 // it followed the log to the end.
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -174,6 +178,15 @@ class ReplayCommand : public Command {
     if (o.has("--gdb") && (o.number("--gdb", 0) == 0 || o.number("--gdb", 0) > 65535)) {
       fmt::print(err, "kvm-rr replay: --gdb needs a TCP port number (1-65535)\n");
       return kExitUsage;
+    }
+    if (o.has("--state-log")) {
+      // Refused before QEMU boots, not after: the replay would be lost for a typo.
+      FILE* f = fopen(o.text("--state-log").c_str(), "w");
+      if (!f) {
+        fmt::print(err, "kvm-rr replay: --state-log {}: cannot create: {}\n", o.text("--state-log"), strerror(errno));
+        return kExitUsage;
+      }
+      fclose(f);
     }
     if (o.positional.size() > 1) {
       fmt::print(err, "kvm-rr replay: one recording at a time\n");
