@@ -170,7 +170,9 @@ void Recorder::count(const Event& e) {
     case EventType::Interrupt:
       counters_.interrupts++;
       if (e.nargs > arg::kUser && e.args[arg::kUser]) counters_.user_interrupts++;
-      if (e.args[arg::kVector] == kTimerVector) counters_.timer_interrupts++;
+      if (e.args[arg::kVector] == kTimerVector || e.args[arg::kVector] == kLegacyTimerVector) {
+        counters_.timer_interrupts++;
+      }
       break;
     default: break;
   }

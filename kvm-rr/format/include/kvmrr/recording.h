@@ -78,6 +78,9 @@ struct MemoryDigestSummary {
 
 // Linux x86's LOCAL_TIMER_VECTOR: the interrupt of the tick.
 inline constexpr uint32_t kTimerVector = 0xec;
+// ISA IRQ 0's vector (PIT or HPET legacy): the tick when the kernel found the local APIC's
+// timer unusable at boot (its calibration under a loaded TCG host can fail).
+inline constexpr uint32_t kLegacyTimerVector = 0x30;
 
 struct RecordingMeta {
   uint32_t format_version = kFormatVersion;
