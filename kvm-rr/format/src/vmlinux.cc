@@ -127,6 +127,13 @@ std::optional<uint64_t> Vmlinux::symbol(const std::string& name) const {
   return std::nullopt;
 }
 
+std::optional<uint64_t> Vmlinux::symbol_size(const std::string& name) const {
+  for (const Symbol& s : symbols_) {
+    if (s.name == name) return s.size;
+  }
+  return std::nullopt;
+}
+
 std::string Vmlinux::symbolize(uint64_t addr) const { return symbol_at(addr).value_or(fmt::format("{:#x}", addr)); }
 
 std::optional<std::string> Vmlinux::symbol_at(uint64_t addr) const {

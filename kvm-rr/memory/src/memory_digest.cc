@@ -24,9 +24,13 @@ constexpr uint64_t kPgLocked = 1ull << 0, kPgUptodate = 1ull << 2, kPgLru = 1ull
                    kPgReserved = 1ull << 12, kPgSwapBacked = 1ull << 19;
 constexpr uint32_t kPageTypeBase = 0xf0000000u, kPgBuddy = 0x80, kPgTable = 0x200;
 constexpr uint64_t kThreadSize = 16384;
+// sizeof(struct pt_regs) on x86-64: at the very top of a task's stack (no padding).
+constexpr uint64_t kPtRegsBytes = 21 * 8;
 // end_of_stack(): the lowest word of every task's kernel stack (set_task_stack_end_magic).
 constexpr uint64_t kStackEndMagic = 0x57ac6e9d;
 constexpr uint32_t kMaxRingBytes = 64u << 20;
+// Past any per-CPU variable's offset and any unit's size.
+constexpr uint64_t kMaxPerCpuOffset = 64u << 20;
 
 uint64_t load64(const uint8_t* p) {
   uint64_t v;
@@ -176,6 +180,9 @@ std::string_view to_string(PageKind kind) {
     case PageKind::KernelData: return "kernel data";
     case PageKind::PageCache: return "page cache";
     case PageKind::Kernel: return "kernel allocation";
+    case PageKind::PerCpu: return "per-CPU data";
+    case PageKind::Pmem: return "persistent memory";
+    case PageKind::UserRegs: return "user registers on a kernel stack";
   }
   return "unknown";
 }
@@ -186,7 +193,7 @@ std::string_view to_string(Uncovered why) {
     case Uncovered::Ring: return "the event ring";
     case Uncovered::Free: return "free";
     case Uncovered::KernelStack: return "kernel stack";
-    case Uncovered::Reserved: return "reserved (per-CPU, firmware)";
+    case Uncovered::Reserved: return "reserved (firmware)";
     case Uncovered::Unreadable: return "no struct page";
     case Uncovered::UserMapped: return "mapped into user space";
     case Uncovered::OtherType: return "another page type";
@@ -195,8 +202,14 @@ std::string_view to_string(Uncovered why) {
     case Uncovered::UserWritable: return "page cache user code may write";
     case Uncovered::PageCacheOff: return "page cache (not covered by this kernel)";
     case Uncovered::Leaving: return "user or page-cache page on its way out";
+    case Uncovered::PmemUserWritable: return "persistent memory user code may write";
   }
   return "unknown";
+}
+
+bool user_owned(Uncovered why) {
+  return why == Uncovered::UserMapped || why == Uncovered::Anonymous || why == Uncovered::UserWritable ||
+         why == Uncovered::Leaving || why == Uncovered::PmemUserWritable;
 }
 
 std::string_view to_string(DigestPoint point) {
@@ -245,6 +258,122 @@ KernelMemory::KernelMemory(const Vmlinux& kernel, uint64_t ring_gpa) : kernel_(k
     // Version 1 kernels left shared anonymous mappings unmarked: their page cache may hold
     // what user code wrote.
     page_cache_covered_ = layout.version >= 2;
+    // Version 3 kernels say when user code may write persistent memory.
+    auto flag = kernel.symbol("kvmrr_pmem_user_writable"), e820 = kernel.symbol("e820_table");
+    if (layout.version >= 3 && flag && e820 && *flag >= kKernelMap && *e820 >= kKernelMap) {
+      pmem_user_writable_at_ = *flag - kKernelMap;
+      e820_table_at_ = *e820 - kKernelMap;
+    }
+  }
+  // Per-CPU areas (rules 4); an image without these symbols has none covered.
+  auto offsets = kernel.symbol("__per_cpu_offset"), nr = kernel.symbol("nr_cpu_ids"),
+       unit = kernel.symbol("pcpu_unit_size");
+  uint64_t slots = kernel.symbol_size("__per_cpu_offset").value_or(0) / 8;
+  if (offsets && nr && unit && slots && *offsets >= kKernelMap && *nr >= kKernelMap && *unit >= kKernelMap) {
+    per_cpu_symbols_ = PerCpuSymbols{*offsets - kKernelMap, slots, *nr - kKernelMap, *unit - kKernelMap};
+  }
+  // A per-CPU symbol's value is its offset in every CPU's unit (__per_cpu_start is 0).
+  auto per_cpu_range = [&](const char* name, uint64_t skip, uint64_t len) -> std::optional<Range> {
+    auto at = kernel.symbol(name);
+    uint64_t size = kernel.symbol_size(name).value_or(0);
+    if (!at || *at >= kMaxPerCpuOffset) return std::nullopt;
+    if (!len) len = size > skip ? size - skip : 0;
+    if (!len) return std::nullopt;
+    return Range{*at + skip, *at + skip + len};
+  };
+  // Each CPU's IRQ, exception (#DF, NMI, #DB, #MC) and entry stacks: what runs on them leaves
+  // dead slots below the stack pointer that differ by design, as a task's stack does.
+  for (const char* name : {"irq_stack_backing_store", "exception_stacks", "entry_stack_storage"}) {
+    if (auto r = per_cpu_range(name, 0, 0)) per_cpu_stacks_.push_back(*r);
+  }
+  // What a CPU writes on its way into the kernel from user mode before it takes the kernel
+  // token: while one vCPU takes a digest holding the token, another may have got that far
+  // while recording, not in replay. The entry code's record of the vector and error code
+  // (guest patch "log kernel entries from user mode"), and entry_SYSCALL_64's scratch slot
+  // for the user stack pointer, the TSS's sp2 at 0x14 (its two words: the digest masks
+  // 8-byte words).
+  if (auto r = per_cpu_range("kvmrr_entry_info", 0, 0)) per_cpu_masked_.push_back(*r);
+  if (auto r = per_cpu_range("cpu_tss_rw", 0x10, 0x10)) per_cpu_masked_.push_back(*r);
+  if (auto r = per_cpu_range("cpu_current_top_of_stack", 0, 8)) current_top_at_ = r->lo;
+}
+
+void KernelMemory::find_per_cpu_areas(const GuestMemory& mem) {
+  per_cpu_.clear();
+  if (!per_cpu_symbols_) return;
+  const PerCpuSymbols& s = *per_cpu_symbols_;
+  if (s.nr_cpu_ids + 4 > mem.bytes || s.unit_size + 4 > mem.bytes || s.offsets + s.slots * 8 > mem.bytes) return;
+  uint64_t nr = load32(mem.ram + s.nr_cpu_ids), unit = load32(mem.ram + s.unit_size);
+  // Before setup_per_cpu_areas() there are none.
+  if (!nr || nr > s.slots || !unit || unit % kPageBytes || unit > kMaxPerCpuOffset) return;
+  for (uint32_t cpu = 0; cpu < nr; cpu++) {
+    uint64_t va = load64(mem.ram + s.offsets + cpu * 8);
+    // A unit outside the direct map (the page allocator's first chunk, in vmalloc space) is
+    // made of ordinary kernel allocations, covered as such.
+    if (va < kDirectMap || va % kPageBytes || va - kDirectMap + unit > mem.bytes) continue;
+    per_cpu_.push_back({cpu, va - kDirectMap, va - kDirectMap + unit});
+  }
+  // The stacks the CPUs run on: while one vCPU takes a digest, another may be entering the
+  // kernel on its task's stack before it holds the kernel token (recording), or not yet
+  // (replay).
+  running_stacks_.clear();
+  for (const PerCpuArea& a : per_cpu_) {
+    if (!current_top_at_ || a.lo + *current_top_at_ + 8 > mem.bytes) continue;
+    uint64_t top = load64(mem.ram + a.lo + *current_top_at_);
+    if (top >= kDirectMap) running_stacks_.push_back(top - kDirectMap);
+  }
+}
+
+// The kernel's e820 table (struct e820_table: u32 nr_entries, then packed entries of u64
+// address, u64 size, u32 type): its persistent-memory ranges, types 7 (PMEM) and 12 (PRAM,
+// what memmap=SIZE!OFFSET makes), whole pages inside them.
+void KernelMemory::find_pmem(const GuestMemory& mem) {
+  pmem_.clear();
+  if (!e820_table_at_ || !pmem_user_writable_at_ || *e820_table_at_ + 8 > mem.bytes ||
+      *pmem_user_writable_at_ + 4 > mem.bytes) {
+    return;
+  }
+  pmem_user_writable_ = load32(mem.ram + *pmem_user_writable_at_) != 0;
+  constexpr uint32_t kMaxEntries = 1024, kEntryBytes = 20, kTypePmem = 7, kTypePram = 12;
+  uint64_t table = load64(mem.ram + *e820_table_at_);
+  uint8_t count[4];
+  if (!mem.read_virtual(table, count, 4)) return;
+  uint32_t n = std::min(load32(count), kMaxEntries);
+  std::vector<uint8_t> entries(size_t(n) * kEntryBytes);
+  if (!mem.read_virtual(table + 4, entries.data(), entries.size())) return;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t* e = entries.data() + i * kEntryBytes;
+    uint64_t addr = load64(e), size = load64(e + 8);
+    uint32_t type = load32(e + 16);
+    if (type != kTypePmem && type != kTypePram) continue;
+    uint64_t lo = (addr + kPageBytes - 1) & ~uint64_t(kPageBytes - 1), hi = (addr + size) & ~uint64_t(kPageBytes - 1);
+    if (hi > mem.bytes) hi = mem.bytes & ~uint64_t(kPageBytes - 1);
+    if (lo < hi && size < mem.bytes) pmem_.push_back({lo, hi});
+  }
+}
+
+bool KernelMemory::in_pmem(uint64_t pa) const {
+  for (const Range& r : pmem_) {
+    if (pa >= r.lo && pa < r.hi) return true;
+  }
+  return false;
+}
+
+const KernelMemory::PerCpuArea* KernelMemory::per_cpu_area(uint64_t pa) const {
+  for (const PerCpuArea& a : per_cpu_) {
+    if (pa >= a.lo && pa < a.hi) return &a;
+  }
+  return nullptr;
+}
+
+void KernelMemory::mask_per_cpu(uint64_t pa, bool* masked) const {
+  const PerCpuArea* area = per_cpu_area(pa);
+  if (!area) return;
+  uint64_t page_off = pa - area->lo;
+  for (const Range& r : per_cpu_masked_) {
+    for (size_t w = 0; w < kPageBytes / 8; w++) {
+      uint64_t at = page_off + w * 8;
+      if (at < r.hi && at + 8 > r.lo) masked[w] = true;
+    }
   }
 }
 
@@ -301,6 +430,9 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
   };
   uint64_t pa = uint64_t(pfn) * kPageBytes;
   if (pa + kPageBytes > ring_lo && pa < ring_hi) return none(Uncovered::Ring);
+  // Persistent memory: the kernel's DAX and block stores, what mkfs and the file system put
+  // there (nothing frees it), unless user code may write it.
+  if (in_pmem(pa)) return pmem_user_writable_ ? none(Uncovered::PmemUserWritable) : PageKind::Pmem;
   if (pfn < *free_until) return none(Uncovered::Free);  // inside a free block
   uint64_t flags = load64(sp + kFlagsAt);
   uint32_t page_type = load32(sp + kPageTypeAt);
@@ -309,7 +441,17 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
     if (flags & kPgReserved) return PageKind::KernelData;
     return none(Uncovered::Reserved);
   }
-  if (flags & kPgReserved) return none(Uncovered::Reserved);  // memblock: per-CPU areas (IRQ stacks), firmware
+  if (flags & kPgReserved) {
+    // Memblock: per-CPU areas, firmware. The tail of a unit past what the kernel uses went
+    // back to the page allocator at boot: classified as any page below.
+    const PerCpuArea* area = per_cpu_area(pa);
+    if (!area) return none(Uncovered::Reserved);
+    uint64_t off = pa - area->lo;
+    for (const Range& r : per_cpu_stacks_) {
+      if (off < r.hi && off + kPageBytes > r.lo) return none(Uncovered::KernelStack);
+    }
+    return PageKind::PerCpu;
+  }
   if (has_type(page_type, kPgBuddy)) {
     // A free block of 2^order pages (order in private): the rest are not marked.
     uint64_t order = load64(sp + kPrivateAt);
@@ -360,6 +502,8 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_w
     find_struct_page_size(mem);
     checked_ = true;
   }
+  find_per_cpu_areas(mem);
+  find_pmem(mem);
   // Asked at every digest that may use the answer, so that the next answer starts from this
   // one; never for a whole digest (the end's), so a recording with only that one never starts
   // QEMU's log (under KVM, its write protection).
@@ -386,16 +530,31 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_w
   for (uint64_t first = 0; first < pages; first += kBatch) {
     uint64_t n = std::min(kBatch, pages - first);
     if (!mem.read_virtual(kVmemmap + first * sps, batch.data(), n * sps)) {
-      // A hole in the vmemmap (no struct pages for that memory): nothing the kernel owns.
-      if (why) std::fill(why->begin() + first, why->begin() + first + n, Uncovered::Unreadable);
-      continue;
+      // A hole in the vmemmap (no struct pages for that memory): nothing the kernel owns,
+      // but persistent memory (a namespace without struct pages).
+      std::fill(batch.begin(), batch.end(), 0);
+      bool pmem = false;
+      for (uint64_t i = 0; i < n && !pmem; i++) pmem = in_pmem((first + i) * kPageBytes);
+      if (!pmem) {
+        if (why) std::fill(why->begin() + first, why->begin() + first + n, Uncovered::Unreadable);
+        continue;
+      }
     }
     for (uint64_t i = 0; i < n; i++) {
       uint32_t pfn = static_cast<uint32_t>(first + i);
       Uncovered why_not = Uncovered::Covered;
       PageKind kind = classify(pfn, batch.data() + i * sps, mem, ring_lo, ring_hi, &free_until, &why_not);
-      if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn))
-        kind = PageKind::None, why_not = Uncovered::KernelStack;
+      if (kind == PageKind::Kernel && in_kernel_stack(mem, pfn)) {
+        // Only the top page's struct pt_regs, of a task no CPU runs now: the rest holds dead
+        // slots replay's input hooks leave otherwise than the recording.
+        uint64_t pa = uint64_t(pfn) * kPageBytes, top = (pa & ~(kThreadSize - 1)) + kThreadSize;
+        bool running = std::find(running_stacks_.begin(), running_stacks_.end(), top) != running_stacks_.end();
+        if (pa + kPageBytes == top && !running && !per_cpu_.empty()) {
+          kind = PageKind::UserRegs;
+        } else {
+          kind = PageKind::None, why_not = Uncovered::KernelStack;
+        }
+      }
       if (why && kind == PageKind::None) (*why)[pfn] = why_not;
       if (kind == PageKind::None) continue;
       if (known && !(written[pfn / 8] & (1u << (pfn % 8)))) {
@@ -409,6 +568,8 @@ std::vector<PageDigest> KernelMemory::digest(const GuestMemory& mem, bool only_w
       const uint8_t* page = mem.ram + uint64_t(pfn) * kPageBytes;
       memset(masked, 0, sizeof masked);
       if (kind == PageKind::Slab) mask_fpu(page, masked);
+      if (kind == PageKind::PerCpu) mask_per_cpu(uint64_t(pfn) * kPageBytes, masked);
+      if (kind == PageKind::UserRegs) std::fill(masked, masked + (kPageBytes - kPtRegsBytes) / 8, true);
       out.push_back(digest_words(pfn, kind, page, masked));
       last_hashed_++;
     }
@@ -425,6 +586,14 @@ std::string KernelMemory::describe(uint32_t pfn, PageKind kind, int line) const 
     uint64_t va = kKernelMap + pa + off;
     s += fmt::format(", {:#x}", va);
     if (auto sym = kernel_.symbol_at(va)) s += fmt::format(" <{}>", *sym);
+  } else if (kind == PageKind::Pmem) {
+    for (const Range& r : pmem_) {
+      if (pa >= r.lo && pa < r.hi) s += fmt::format(", byte {:#x} of the region at {:#x}", pa + off - r.lo, r.lo);
+    }
+  } else if (const PerCpuArea* area = per_cpu_area(pa)) {
+    uint64_t unit_off = pa + off - area->lo;
+    s += fmt::format(" of CPU {}, direct map {:#x}", area->cpu, kDirectMap + pa + off);
+    if (auto sym = kernel_.symbol_at(unit_off); sym && unit_off < kMaxPerCpuOffset) s += fmt::format(" <{}>", *sym);
   } else {
     s += fmt::format(", direct map {:#x}", kDirectMap + pa + off);
   }
@@ -514,7 +683,7 @@ std::vector<PageDigest> decode_digests(std::span<const uint8_t> data) {
   for (size_t i = 0; i < out.size(); i++) {
     const uint8_t* p = data.data() + i * kEncodedPage;
     out[i].pfn = load32(p);
-    if (p[4] > static_cast<uint8_t>(PageKind::Kernel) || p[5] || p[6] || p[7]) {
+    if (p[4] > static_cast<uint8_t>(PageKind::Last) || p[5] || p[6] || p[7]) {
       throw RecordingError(RecordingError::Kind::Corrupt, "events",
                            fmt::format("a memory digest names page kind {} for page {:#x}", p[4], out[i].pfn));
     }

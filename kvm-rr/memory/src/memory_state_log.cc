@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "kvmrr/error.h"
 
 namespace kvmrr {
@@ -25,6 +27,19 @@ uint64_t hash_whole_page(const uint8_t* page) {
 MemoryStateLog::MemoryStateLog(const std::filesystem::path& file) : path_(file) {
   file_ = fopen(file.c_str(), "w");
   if (!file_) throw RecordingError(RecordingError::Kind::Io, file, std::string("cannot create: ") + strerror(errno));
+  // The kinds' names, so that readers (tools/mutation-campaign) need not know the numbers.
+  std::string kinds;
+  for (int k = 1; k <= static_cast<int>(PageKind::Last); k++) {
+    kinds += fmt::format("kind {:x} covered {}\n", k, to_string(static_cast<PageKind>(k)));
+  }
+  for (int w = 1; w <= static_cast<int>(Uncovered::Last); w++) {
+    auto why = static_cast<Uncovered>(w);
+    const char* cls = why == Uncovered::Ring ? "ring" : user_owned(why) ? "user" : "other";
+    kinds += fmt::format("kind {:x} {} {}\n", 0x10 + w, cls, to_string(why));
+  }
+  if (fwrite(kinds.data(), 1, kinds.size(), file_) != kinds.size()) {
+    throw RecordingError(RecordingError::Kind::Io, path_, std::string("cannot write: ") + strerror(errno));
+  }
 }
 
 MemoryStateLog::~MemoryStateLog() {

@@ -32,6 +32,12 @@ struct FakeGuest {
     m.ram = ram.data();
     m.bytes = ram.size();
     m.read_virtual = [this](uint64_t va, void* buf, size_t len) {
+      constexpr uint64_t kDirectMap = 0xffff888000000000ull;
+      if (va >= kDirectMap && va < kVmemmap) {
+        if (va - kDirectMap + len > ram.size()) return false;
+        memcpy(buf, &ram[va - kDirectMap], len);
+        return true;
+      }
       if (va < kVmemmap || va - kVmemmap + len > pages.size()) return false;
       memcpy(buf, &pages[va - kVmemmap], len);
       return true;
@@ -252,6 +258,168 @@ TEST(KernelMemory, DescribesImagePagesBySymbol) {
   EXPECT_NE(km.describe(0x118, PageKind::KernelData, 0).find("<jiffies>"), std::string::npos)
       << km.describe(0x118, PageKind::KernelData, 0);
   EXPECT_NE(km.describe(0x200, PageKind::Slab).find("direct map 0xffff888000200000"), std::string::npos);
+}
+
+// Two CPUs' per-CPU units of 8 pages at pfn 0x300 and 0x308 (fake_image_symbols.S: the
+// IRQ stack at 0x2000-0x6000 of a unit, kvmrr_entry_info at 0x1010, the TSS at 0x6000), the
+// last page of CPU 1's unit given back to the page allocator.
+struct PerCpuGuest : FakeGuest {
+  PerCpuGuest() {
+    put32(0x118200, 2);       // nr_cpu_ids
+    put32(0x118240, 0x8000);  // pcpu_unit_size
+    put64(0x118100, 0xffff888000300000ull);
+    put64(0x118108, 0xffff888000308000ull);
+    for (uint32_t pfn = 0x300; pfn < 0x30f; pfn++) set_flags(pfn, 1ull << 12);
+    set_type(0x30f, 0xffffff7fu);  // free (PageBuddy), order 0
+  }
+  void put32(uint64_t pa, uint32_t v) { memcpy(&ram[pa], &v, 4); }
+  void put64(uint64_t pa, uint64_t v) { memcpy(&ram[pa], &v, 8); }
+};
+
+const PageDigest* find_page(const std::vector<PageDigest>& d, uint32_t pfn) {
+  for (const PageDigest& p : d) {
+    if (p.pfn == pfn) return &p;
+  }
+  return nullptr;
+}
+
+TEST(KernelMemory, CoversPerCpuAreasButTheirStacks) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PerCpuGuest g;
+  KernelMemory km(kernel, 0);
+  std::vector<Uncovered> why;
+  auto d = km.digest(g.memory(), false, &why);
+  for (uint32_t base : {0x300u, 0x308u}) {
+    for (uint32_t i = 0; i < 8; i++) {
+      uint32_t pfn = base + i;
+      bool stack = i >= 2 && i < 6;
+      if (base == 0x308 && i == 7) {
+        EXPECT_EQ(why[pfn], Uncovered::Free) << pfn;
+      } else if (stack) {
+        EXPECT_EQ(find_page(d, pfn), nullptr) << pfn;
+        EXPECT_EQ(why[pfn], Uncovered::KernelStack) << pfn;
+      } else {
+        ASSERT_NE(find_page(d, pfn), nullptr) << pfn;
+        EXPECT_EQ(find_page(d, pfn)->kind, PageKind::PerCpu);
+      }
+    }
+  }
+  EXPECT_NE(km.describe(0x309, PageKind::PerCpu, 0).find("of CPU 1"), std::string::npos)
+      << km.describe(0x309, PageKind::PerCpu, 0);
+  EXPECT_NE(km.describe(0x306, PageKind::PerCpu, 0).find("<cpu_tss_rw>"), std::string::npos)
+      << km.describe(0x306, PageKind::PerCpu, 0);
+}
+
+TEST(KernelMemory, PerCpuWordsWrittenBeforeTheKernelTokenAreLeftOut) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PerCpuGuest g;
+  KernelMemory km(kernel, 0);
+  auto before = km.digest(g.memory());
+  // kvmrr_entry_info (0x1010, 16 bytes) and the TSS's sp2 (0x6014, in the words at 0x6010
+  // and 0x6018) of CPU 1: masked.
+  for (uint64_t at : {0x309010ull, 0x309018ull, 0x30e010ull, 0x30e01cull}) g.ram[at] ^= 0xff;
+  auto masked = km.digest(g.memory());
+  EXPECT_EQ(find_page(masked, 0x309)->hash, find_page(before, 0x309)->hash);
+  EXPECT_EQ(find_page(masked, 0x30e)->hash, find_page(before, 0x30e)->hash);
+  // ... but CPU 0's TSS page is covered, and a word beside the masked ones counts.
+  g.ram[0x306010] ^= 0xff;
+  EXPECT_EQ(find_page(km.digest(g.memory()), 0x306)->hash, find_page(before, 0x306)->hash);
+  g.ram[0x309020] ^= 0xff;
+  g.ram[0x306020] ^= 0xff;
+  auto after = km.digest(g.memory());
+  EXPECT_NE(find_page(after, 0x309)->hash, find_page(before, 0x309)->hash);
+  EXPECT_NE(find_page(after, 0x306)->hash, find_page(before, 0x306)->hash);
+}
+
+TEST(KernelMemory, NoPerCpuAreasBeforeTheKernelSetsThemUp) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PerCpuGuest g;
+  g.put32(0x118200, 0);  // nr_cpu_ids not set yet: reserved memory only
+  KernelMemory km(kernel, 0);
+  std::vector<Uncovered> why;
+  auto d = km.digest(g.memory(), false, &why);
+  EXPECT_EQ(find_page(d, 0x300), nullptr);
+  EXPECT_EQ(why[0x300], Uncovered::Reserved);
+  // An offset outside the direct map: that CPU's unit is not one.
+  g.put32(0x118200, 2);
+  g.put64(0x118100, 0xffffc90000000000ull);
+  d = km.digest(g.memory(), false, &why);
+  EXPECT_EQ(why[0x300], Uncovered::Reserved);
+  EXPECT_EQ(find_page(d, 0x308)->kind, PageKind::PerCpu);
+}
+
+// Two tasks' kernel stacks (16 KiB, STACK_END_MAGIC at the bottom) at 0x340000 and 0x344000;
+// CPU 0 runs on the second.
+TEST(KernelMemory, CoversTheUserRegistersOfTasksNoCpuRuns) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PerCpuGuest g;
+  for (uint32_t pfn = 0x340; pfn < 0x348; pfn++) g.unmapped(pfn);  // kernel allocations
+  g.put64(0x340000, 0x57ac6e9d);
+  g.put64(0x344000, 0x57ac6e9d);
+  g.put64(0x301040, 0xffff888000348000ull);  // CPU 0's cpu_current_top_of_stack
+  g.put64(0x309040, 0xffff888000100000ull);  // CPU 1's: not one of these
+  KernelMemory km(kernel, 0);
+  std::vector<Uncovered> why;
+  auto d = km.digest(g.memory(), false, &why);
+  ASSERT_NE(find_page(d, 0x343), nullptr);
+  EXPECT_EQ(find_page(d, 0x343)->kind, PageKind::UserRegs);
+  for (uint32_t pfn : {0x340u, 0x341u, 0x342u, 0x344u, 0x347u}) {
+    EXPECT_EQ(find_page(d, pfn), nullptr) << pfn;
+    EXPECT_EQ(why[pfn], Uncovered::KernelStack) << pfn;
+  }
+  uint64_t hash = find_page(d, 0x343)->hash;
+  g.ram[0x343f57] ^= 0xff;  // below pt_regs (the top 168 bytes): dead slots
+  EXPECT_EQ(find_page(km.digest(g.memory()), 0x343)->hash, hash);
+  g.ram[0x343f58] ^= 0xff;  // pt_regs->r15
+  EXPECT_NE(find_page(km.digest(g.memory()), 0x343)->hash, hash);
+  // Once no CPU runs the second task, its registers count too.
+  g.put64(0x301040, 0xffff888000100000ull);
+  EXPECT_EQ(find_page(km.digest(g.memory()), 0x347)->kind, PageKind::UserRegs);
+}
+
+// An e820 table (at pa 0x118400, the image's e820_table points there) with RAM, then a pmem
+// range of 64 pages at pfn 0x380 as memmap=256K!3584K makes (type 12), then one of type 7.
+struct PmemGuest : FakeGuest {
+  PmemGuest() {
+    put(0x118300, uint64_t(0xffff888000118400ull));
+    put(0x118400, uint32_t(3));
+    entry(0, 0, 0x380000, 1);
+    entry(1, 0x380000, 0x40000, 12);
+    entry(2, 0x3c8800, 0x2000, 7);  // not page-aligned at its start: pfn 0x3c9 only
+    put(0x118280, uint32_t(0));
+    for (uint32_t pfn = 0x380; pfn < 0x3d0; pfn++) set_flags(pfn, 1ull << 12);  // ZONE_DEVICE pages: reserved
+  }
+  template <typename T>
+  void put(uint64_t pa, T v) {
+    memcpy(&ram[pa], &v, sizeof v);
+  }
+  void entry(int i, uint64_t addr, uint64_t size, uint32_t type) {
+    uint64_t at = 0x118404 + i * 20;
+    put(at, addr);
+    put(at + 8, size);
+    put(at + 16, type);
+  }
+};
+
+TEST(KernelMemory, CoversPersistentMemoryUntilUserCodeMayWriteIt) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PmemGuest g;
+  KernelMemory km(kernel, 0);
+  std::vector<Uncovered> why;
+  auto d = km.digest(g.memory(), false, &why);
+  for (uint32_t pfn : {0x380u, 0x3a0u, 0x3bfu, 0x3c9u}) {
+    ASSERT_NE(find_page(d, pfn), nullptr) << pfn;
+    EXPECT_EQ(find_page(d, pfn)->kind, PageKind::Pmem);
+  }
+  for (uint32_t pfn : {0x3c0u, 0x3c8u, 0x3cau}) EXPECT_EQ(why[pfn], Uncovered::Reserved) << pfn;
+  EXPECT_NE(km.describe(0x381, PageKind::Pmem, 1).find("byte 0x1040 of the region at 0x380000"), std::string::npos)
+      << km.describe(0x381, PageKind::Pmem, 1);
+  // A file on it mapped shared and writable: user code may write it from now on.
+  g.put(0x118280, uint32_t(1));
+  d = km.digest(g.memory(), false, &why);
+  EXPECT_EQ(find_page(d, 0x380), nullptr);
+  EXPECT_EQ(why[0x380], Uncovered::PmemUserWritable);
+  EXPECT_TRUE(user_owned(why[0x380]));
 }
 
 TEST(GuestMemory, WalksFourLevelsAndLargePages) {

@@ -1,5 +1,6 @@
 #include "kvmrr/memory_state_log.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -40,7 +41,14 @@ TEST(MemoryStateLog, FirstPointWholeThenWhatChanged) {
   std::istringstream in(text);
   std::string line;
   std::vector<std::string> lines;
-  while (std::getline(in, line)) lines.push_back(line);
+  std::vector<std::string> kinds;
+  while (std::getline(in, line)) (line.rfind("kind ", 0) == 0 ? kinds : lines).push_back(line);
+  // What the numbers mean comes first: readers need not know them.
+  EXPECT_EQ(text.rfind("kind 1 covered slab\n", 0), 0u) << text.substr(0, 200);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "kind 6 covered per-CPU data"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "kind 11 ring the event ring"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "kind 18 user anonymous"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "kind 12 other free"), kinds.end());
   ASSERT_EQ(lines.size(), 1u + 4 + 1 + 2 + 1);
   EXPECT_EQ(lines[0], "point 1 events 100 changed 4");
   EXPECT_EQ(lines[5], "point 2 events 200 changed 2");

@@ -214,7 +214,13 @@ struct kvmrr_value_record {
  * Version 2: the mark covers every mapping shared and writable, shared anonymous ones (whose
  * shmem file is made after mmap_region()) included, so digests may cover the page cache.
  */
-#define KVMRR_MEMORY_LAYOUT_VERSION 2
+/*
+ * Version 3: the kernel also has `kvmrr_u32 kvmrr_pmem_user_writable`, found by symbol and
+ * read from guest memory: nonzero once user code may write persistent memory (a file mapped
+ * shared and writable is DAX, or lives on a DAX-capable block device, or is one). Digests
+ * cover the pmem region until then.
+ */
+#define KVMRR_MEMORY_LAYOUT_VERSION 3
 struct kvmrr_memory_layout {
     kvmrr_u32 version;                /* KVMRR_MEMORY_LAYOUT_VERSION */
     kvmrr_u32 struct_page_size;       /* sizeof(struct page) */

@@ -19,6 +19,8 @@ class Vmlinux {
   const std::filesystem::path& path() const { return path_; }
   // Address of a function or object symbol.
   std::optional<uint64_t> symbol(const std::string& name) const;
+  // Its size in the symbol table (0 for a label), nullopt without the symbol.
+  std::optional<uint64_t> symbol_size(const std::string& name) const;
   // "name" or "name+0xoff" for an address inside a known function or object; nullopt for
   // an address outside every symbol.
   std::optional<std::string> symbol_at(uint64_t addr) const;

@@ -42,34 +42,56 @@ std::optional<uint64_t> walk_page_tables(const uint8_t* ram, uint64_t bytes, uin
 
 // What a covered page holds, by the kernel's struct page for it (the numbers are in
 // recordings). None in a digest's delta: the page left the covered set.
-enum class PageKind : uint8_t { None = 0, Slab = 1, PageTable = 2, KernelData = 3, PageCache = 4, Kernel = 5 };
+enum class PageKind : uint8_t {
+  None = 0,
+  Slab = 1,
+  PageTable = 2,
+  KernelData = 3,
+  PageCache = 4,
+  Kernel = 5,
+  PerCpu = 6,  // a CPU's copy of the kernel's per-CPU variables (rules 4)
+  Pmem = 7,    // persistent memory (the e820 table's pmem ranges), while user code cannot write it (rules 4)
+  // The top page of a task's kernel stack, only its struct pt_regs (the user registers it
+  // entered the kernel with), of a task no CPU runs now (rules 4).
+  UserRegs = 8,
+  Last = UserRegs,
+};
 std::string_view to_string(PageKind kind);
 
 // Why a page is not covered (docs/memory-digests.md's table), for the mutation campaign's
 // state logs (the numbers are in them).
 enum class Uncovered : uint8_t {
   Covered = 0,
-  Ring = 1,           // the guest's event ring: QEMU writes it too
-  Free = 2,           // a free (buddy) block
-  KernelStack = 3,    // a task's kernel stack or init_stack: dead slots differ by design
-  Reserved = 4,       // memblock-reserved outside the image data (per-CPU IRQ stacks, firmware)
-  Unreadable = 5,     // no struct page to read
-  UserMapped = 6,     // mapped into user space now
-  OtherType = 7,      // another page type
-  Anonymous = 8,      // anonymous (user data) or movable
-  InFlight = 9,       // page cache under a device read (locked, not up to date)
-  UserWritable = 10,  // page cache of a file user code may have written through a mapping
-  PageCacheOff = 11,  // page cache, under a kernel that does not mark such files
-  Leaving = 12,       // no mapping but on an LRU list or swap-backed: on its way out
+  Ring = 1,               // the guest's event ring: QEMU writes it too
+  Free = 2,               // a free (buddy) block
+  KernelStack = 3,        // a task's kernel stack, init_stack, a CPU's IRQ, exception or entry stack
+  Reserved = 4,           // memblock-reserved outside the image data and per-CPU areas (firmware)
+  Unreadable = 5,         // no struct page to read
+  UserMapped = 6,         // mapped into user space now
+  OtherType = 7,          // another page type
+  Anonymous = 8,          // anonymous (user data) or movable
+  InFlight = 9,           // page cache under a device read (locked, not up to date)
+  UserWritable = 10,      // page cache of a file user code may have written through a mapping
+  PageCacheOff = 11,      // page cache, under a kernel that does not mark such files
+  Leaving = 12,           // no mapping but on an LRU list or swap-backed: on its way out
+  PmemUserWritable = 13,  // persistent memory, once user code may write it (a shared writable mapping)
+  Last = PmemUserWritable,
 };
 std::string_view to_string(Uncovered why);
+// Pages user code owns (it writes them; replay runs none): what it does there is no input
+// the kernel missed until a logged read brings it in.
+bool user_owned(Uncovered why);
 
 // Which pages a digest covers and how it hashes them (KernelMemory): a recording says the
 // rules it was digested by (meta.json), and replay checks only digests of its own rules.
 // Bump on any change to what is covered or how.
 // 3: saved FPU areas found by any valid MXCSR and mask, 64-byte aligned; page cache covered
 // when the kernel marks shared anonymous mappings too (kvmrr_memory_layout version 2).
-inline constexpr uint32_t kDigestRules = 3;
+// 4: per-CPU areas (PageKind::PerCpu) but their stacks and the words a CPU writes on its way
+// into the kernel before it holds the kernel token; persistent memory until user code may
+// write it (kvmrr_memory_layout version 3); the user registers at the top of the kernel
+// stacks of tasks no CPU runs.
+inline constexpr uint32_t kDigestRules = 4;
 
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kDigestLines = kPageBytes / 64;
@@ -101,8 +123,9 @@ struct DigestPolicy {
 // The pages a digest covers in a Linux 6.1 x86-64 guest (4-level paging, no KASLR), each as
 // its struct page says now: the kernel image's data and bss, slab pages, page tables, page
 // cache up to date and not mapped into user space (nor of a file once mapped shared and
-// writable), and the kernel's own allocations; kernel stacks, the guest's event ring and
-// saved user FPU registers inside a page are left out (docs/memory-digests.md says why).
+// writable), the kernel's own allocations and every CPU's per-CPU variables; kernel stacks
+// (tasks' and each CPU's IRQ, exception and entry stacks), the guest's event ring and saved
+// user FPU registers inside a page are left out (docs/memory-digests.md says why).
 class KernelMemory {
  public:
   // Reads the image's bounds from the recorded kernel. Throws RecordingError (Corrupt) when
@@ -128,6 +151,11 @@ class KernelMemory {
 
  private:
   void find_struct_page_size(const GuestMemory& mem);
+  void find_per_cpu_areas(const GuestMemory& mem);
+  void mask_per_cpu(uint64_t pa, bool* masked) const;
+  void find_pmem(const GuestMemory& mem);
+  // Whether pa is persistent memory; why is set when it is but is not covered.
+  bool in_pmem(uint64_t pa) const;
   PageKind classify(uint32_t pfn, const uint8_t* page_struct, const GuestMemory& mem, uint64_t ring_lo,
                     uint64_t ring_hi, uint64_t* free_until, Uncovered* why) const;
 
@@ -139,6 +167,34 @@ class KernelMemory {
   uint32_t struct_page_size_ = 0;
   bool checked_ = false;
   std::vector<PageDigest> last_;  // the last digest, by pfn
+
+  // Per-CPU areas: the percpu allocator's first chunk, one unit per CPU in the direct map;
+  // a CPU's copy of a per-CPU variable is at __per_cpu_offset[cpu] + the symbol's value.
+  // Where the kernel keeps the numbers (physical, in the image), found in the vmlinux.
+  struct PerCpuSymbols {
+    uint64_t offsets = 0, slots = 0, nr_cpu_ids = 0, unit_size = 0;
+  };
+  std::optional<PerCpuSymbols> per_cpu_symbols_;
+  struct Range {
+    uint64_t lo = 0, hi = 0;
+  };
+  std::vector<Range> per_cpu_stacks_;  // offsets in a unit: whole pages left out
+  std::vector<Range> per_cpu_masked_;  // offsets in a unit: words left out
+  struct PerCpuArea {
+    uint32_t cpu = 0;
+    uint64_t lo = 0, hi = 0;  // physical
+  };
+  std::vector<PerCpuArea> per_cpu_;         // as the last digest found them
+  std::optional<uint64_t> current_top_at_;  // cpu_current_top_of_stack's offset in a unit
+  std::vector<uint64_t> running_stacks_;    // physical tops of the stacks CPUs run on now
+  const PerCpuArea* per_cpu_area(uint64_t pa) const;
+
+  // Persistent memory: the e820 table's pmem ranges (the kernel's copy, e820_table), covered
+  // until the kernel says user code may write it (kvmrr_pmem_user_writable, memory layout
+  // version 3); kernels without it leave it out.
+  std::optional<uint64_t> e820_table_at_, pmem_user_writable_at_;  // physical, in the image
+  std::vector<Range> pmem_;                                        // physical, as the last digest found them
+  bool pmem_user_writable_ = false;
   uint64_t last_hashed_ = 0;
   // From the kernel's kvmrr_memory_layout (guest-abi.h), when it has one: where a mapping's
   // flags are and the bit that says user code may have written its page cache.

@@ -14,11 +14,13 @@
 
 namespace kvmrr {
 
-// The file, text, one block per point:
+// The file, text: first what each kind number means,
+//   kind KIND CLASS NAME   (CLASS: covered, user (pages user code owns), ring, other)
+// then one block per point:
 //   point SEQ events N changed K
 //   PFN KIND HASH          (K lines, hex: the pages whose hash or kind changed since the
 //                           point before; every page at the first)
-// KIND is the digest's page kind (PageKind, 1 to 5) for a covered page, 0x10 + Uncovered
+// KIND is the digest's page kind (PageKind) for a covered page, 0x10 + Uncovered
 // (why not) for another. Two replays that did the same thing write the same file.
 class MemoryStateLog {
  public:
