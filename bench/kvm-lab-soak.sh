@@ -15,6 +15,9 @@ ROOT=$here/..
 . "$here/lib.sh"
 . "$ROOT/tests/e2e/smp_workload.sh"
 PLAN=${*:-4:20 8:10}
+# SOAK_CHECKSUM=N: the recordings take a memory digest every N events (record --checksum N),
+# which replay checks; by default only the end's.
+CHECKSUM=${SOAK_CHECKSUM:+--checksum $SOAK_CHECKSUM}
 KVMRR=$ROOT/build/bin/kvm-rr
 CACHE=${KVMRR_CACHE:-$HOME/.cache/kvm-rr}
 run_id=$(date +%Y%m%d-%H%M%S)
@@ -53,7 +56,7 @@ done
     smp=$(item_smp "$p") n=$(item_n "$p") w=$(item_workload "$p")
     for i in $(seq 1 "$n"); do
       echo "echo 'soak: $w, --smp $smp, $i of $n' >&2"
-      echo "kvm-rr record --accel kvm --smp $smp --timeout 300 -o /out/$w$smp-$i -- \"\$W_$w\" >/out/$w$smp-$i.out 2>&1; echo \$? >/out/$w$smp-$i.status"
+      echo "kvm-rr record --accel kvm --smp $smp --timeout 300 $CHECKSUM -o /out/$w$smp-$i -- \"\$W_$w\" >/out/$w$smp-$i.out 2>&1; echo \$? >/out/$w$smp-$i.status"
     done
   done
 } >"$work/l1.sh"
@@ -98,7 +101,7 @@ done
   echo "## $(date -u +%Y-%m-%d), commit $(git -C "$ROOT" rev-parse --short HEAD): $ok of $total replayed"
   echo
   echo "Plan \`$PLAN\` (SMP:recordings[:workload]; smp: tests/e2e/smp_workload.sh, the others tests/e2e/lib.sh's), recorded with --accel kvm in one L1 boot"
-  echo "(L2's vCPUs time-share L1's one vCPU), replayed on $(machine_line)"
+  echo "(L2's vCPUs time-share L1's one vCPU)${CHECKSUM:+ with $CHECKSUM}, replayed on $(machine_line)"
   [ $failed = 0 ] || echo "Failures kept in $keep."
   echo
   echo "| workload | smp | # | result | events | recorded host s | first line of the failure |"
