@@ -117,6 +117,29 @@ run "$KVMRR" replay --state-log /nonexistent-dir/state "$WORK/every" >"$WORK/bad
 expect_contains "$WORK/badlog.out" "--state-log /nonexistent-dir/state: cannot create"
 pass "periodic digests hash what was written since the last, all matched; two replays' state logs are equal"
 
+# Rules 4: per-CPU data and the user registers on the kernel stacks of tasks no CPU runs are
+# covered (the state log's first point: every page with its kind).
+awk '/^point /{n++} n == 1 && NF == 3 {c[$2]++} END {exit !(c["6"] > 0 && c["8"] > 0)}' "$WORK/state1" ||
+  fail "the first digest covered no per-CPU data (kind 6) or no user registers (kind 8)"
+pass "per-CPU data and the user registers of tasks no CPU runs are covered"
+
+# Persistent memory: covered (what mkfs, the file system and the DAX write path store there)
+# until user code maps a DAX file shared and writable; from then on left out (the kernel says
+# so), and replay matches every digest before and after.
+dax='mkfs.ext4 -q -F -b 4096 /dev/pmem0 && mkdir -p /mnt/pmem && mount -o dax /dev/pmem0 /mnt/pmem &&
+dd if=/dev/urandom of=/mnt/pmem/a bs=4k count=16 2>/dev/null && kvm-rr-checkpoint 1 &&
+stress-ng --mmap 1 --mmap-file --temp-path /mnt/pmem --mmap-bytes 1M --timeout 1 --quiet; rm -f /mnt/pmem/a; sync; kvm-rr-checkpoint 2'
+run "$KVMRR" record --checksum checkpoints --timeout 300 -o "$WORK/dax" -- "$dax" >"$WORK/dax.out" 2>&1
+[ "$status" = 0 ] || { cat "$WORK/dax.out"; fail "record of the DAX mapping workload exited $status"; }
+run "$KVMRR" replay --state-log "$WORK/dax.state" "$WORK/dax" >"$WORK/dax.replay" 2>&1
+[ "$status" = 0 ] || { tail -n 30 "$WORK/dax.replay"; fail "replay of the DAX mapping workload exited $status"; }
+expect_contains "$WORK/dax.replay" "replay: OK"
+# Kind 7: persistent memory; 0x1d: persistent memory user code may write.
+awk '/^point /{n++} NF == 3 && $2 == "7" {seen7 = n} NF == 3 && $2 == "1d" && !first1d {first1d = n}
+     END {exit !(seen7 >= 1 && first1d > seen7)}' "$WORK/dax.state" ||
+  fail "persistent memory was not covered before the DAX mapping and left out after it"
+pass "persistent memory covered until user code maps a DAX file shared and writable, then left out"
+
 # A damaged digest table is not taken for a divergence of the kernel.
 first=$(sed -n 's/^#\([0-9]*\) mem_digest .*/\1/p' <("$KVMRR" dump --events "$rec") | head -n 1)
 "$BUILD/cmake/tests/kvmrr_mutate_recording" "$rec" "$WORK/damaged" --event "$first" --arg 3 0x1234
