@@ -377,6 +377,40 @@ TEST(KernelMemory, CoversTheUserRegistersOfTasksNoCpuRuns) {
   EXPECT_EQ(find_page(km.digest(g.memory()), 0x347)->kind, PageKind::UserRegs);
 }
 
+// With one CPU nothing races a digest: the stack it runs on and the words it writes entering
+// the kernel count.
+TEST(KernelMemory, OneCpuCoversItsRunningStackAndEntryWords) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  PerCpuGuest g;
+  g.put32(0x118200, 1);  // nr_cpu_ids
+  for (uint32_t pfn = 0x340; pfn < 0x344; pfn++) g.unmapped(pfn);
+  g.put64(0x340000, 0x57ac6e9d);
+  g.put64(0x301040, 0xffff888000344000ull);  // CPU 0 runs on it
+  KernelMemory km(kernel, 0);
+  auto before = km.digest(g.memory());
+  ASSERT_NE(find_page(before, 0x343), nullptr);
+  EXPECT_EQ(find_page(before, 0x343)->kind, PageKind::UserRegs);
+  g.ram[0x301010] ^= 0xff;  // kvmrr_entry_info
+  EXPECT_NE(find_page(km.digest(g.memory()), 0x301)->hash, find_page(before, 0x301)->hash);
+}
+
+// Init memory the kernel freed after boot lies inside the image's bounds, no longer reserved:
+// an ordinary page since, covered by what it holds now.
+TEST(KernelMemory, ClassifiesFreedInitMemoryInsideTheImageAsAnyPage) {
+  Vmlinux kernel(KVMRR_FAKE_IMAGE_VMLINUX);
+  FakeGuest g;
+  g.set_flags(0x130, 1ull << 9);  // slab now
+  g.set_flags(0x131, 0);
+  g.set_type(0x131, 0xffffff7fu);  // free
+  KernelMemory km(kernel, 0);
+  std::vector<Uncovered> why;
+  auto d = km.digest(g.memory(), false, &why);
+  ASSERT_NE(find_page(d, 0x130), nullptr);
+  EXPECT_EQ(find_page(d, 0x130)->kind, PageKind::Slab);
+  EXPECT_EQ(why[0x131], Uncovered::Free);
+  EXPECT_EQ(find_page(d, 0x12f)->kind, PageKind::KernelData);
+}
+
 // An e820 table (at pa 0x118400, the image's e820_table points there) with RAM, then a pmem
 // range of 64 pages at pfn 0x380 as memmap=256K!3584K makes (type 12), then one of type 7.
 struct PmemGuest : FakeGuest {

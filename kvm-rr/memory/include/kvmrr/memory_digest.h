@@ -90,8 +90,11 @@ bool user_owned(Uncovered why);
 // 4: per-CPU areas (PageKind::PerCpu) but their stacks and the words a CPU writes on its way
 // into the kernel before it holds the kernel token; persistent memory until user code may
 // write it (kvmrr_memory_layout version 3); the user registers at the top of the kernel
-// stacks of tasks no CPU runs.
-inline constexpr uint32_t kDigestRules = 4;
+// stacks of tasks no CPU runs (any task with one CPU); init memory freed after boot, as any
+// page.
+// 5: init memory freed after boot classified as any page (rules 4 and before left it out);
+// with one CPU, the stack it runs on and the words it writes entering the kernel count too.
+inline constexpr uint32_t kDigestRules = 5;
 
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kDigestLines = kPageBytes / 64;
@@ -187,6 +190,7 @@ class KernelMemory {
   std::vector<PerCpuArea> per_cpu_;         // as the last digest found them
   std::optional<uint64_t> current_top_at_;  // cpu_current_top_of_stack's offset in a unit
   std::vector<uint64_t> running_stacks_;    // physical tops of the stacks CPUs run on now
+  bool one_cpu_ = false;                    // nr_cpu_ids is 1: no other CPU races a digest
   const PerCpuArea* per_cpu_area(uint64_t pa) const;
 
   // Persistent memory: the e820 table's pmem ranges (the kernel's copy, e820_table), covered
