@@ -444,7 +444,7 @@ PageKind KernelMemory::classify(uint32_t pfn, const uint8_t* sp, const GuestMemo
     if (pa + kPageBytes > stack_lo_ && pa < stack_hi_) return none(Uncovered::KernelStack);
     if (flags & kPgReserved) return PageKind::KernelData;
     // Init memory (__init_begin to __init_end) the kernel freed after boot: an ordinary page
-    // since (rules 2 and 3 left it out: a DMA buffer there went unchecked), classified below.
+    // since (rules 4 and earlier left it out: a DMA buffer there went unchecked), classified below.
   }
   if (flags & kPgReserved) {
     // Memblock: per-CPU areas, firmware. The tail of a unit past what the kernel uses went
