@@ -27,6 +27,9 @@ struct FakeGuest {
   void set_type(uint32_t pfn, uint32_t type) { memcpy(&pages[pfn * kStructPage + 48], &type, 4); }
   void set_word(uint32_t pfn, size_t at, uint64_t v) { memcpy(&pages[pfn * kStructPage + at], &v, 8); }
   void unmapped(uint32_t pfn) { set_type(pfn, 0xffffffffu); }  // _mapcount -1
+  // RAM at a physical address: the kernel's numbers and tables the digests read.
+  void put32(uint64_t pa, uint32_t v) { memcpy(&ram[pa], &v, 4); }
+  void put64(uint64_t pa, uint64_t v) { memcpy(&ram[pa], &v, 8); }
   GuestMemory memory() {
     GuestMemory m;
     m.ram = ram.data();
@@ -272,8 +275,6 @@ struct PerCpuGuest : FakeGuest {
     for (uint32_t pfn = 0x300; pfn < 0x30f; pfn++) set_flags(pfn, 1ull << 12);
     set_type(0x30f, 0xffffff7fu);  // free (PageBuddy), order 0
   }
-  void put32(uint64_t pa, uint32_t v) { memcpy(&ram[pa], &v, 4); }
-  void put64(uint64_t pa, uint64_t v) { memcpy(&ram[pa], &v, 8); }
 };
 
 const PageDigest* find_page(const std::vector<PageDigest>& d, uint32_t pfn) {
@@ -415,23 +416,19 @@ TEST(KernelMemory, ClassifiesFreedInitMemoryInsideTheImageAsAnyPage) {
 // range of 64 pages at pfn 0x380 as memmap=256K!3584K makes (type 12), then one of type 7.
 struct PmemGuest : FakeGuest {
   PmemGuest() {
-    put(0x118300, uint64_t(0xffff888000118400ull));
-    put(0x118400, uint32_t(3));
+    put64(0x118300, 0xffff888000118400ull);
+    put32(0x118400, 3);
     entry(0, 0, 0x380000, 1);
     entry(1, 0x380000, 0x40000, 12);
     entry(2, 0x3c8800, 0x2000, 7);  // not page-aligned at its start: pfn 0x3c9 only
-    put(0x118280, uint32_t(0));
+    put32(0x118280, 0);
     for (uint32_t pfn = 0x380; pfn < 0x3d0; pfn++) set_flags(pfn, 1ull << 12);  // ZONE_DEVICE pages: reserved
-  }
-  template <typename T>
-  void put(uint64_t pa, T v) {
-    memcpy(&ram[pa], &v, sizeof v);
   }
   void entry(int i, uint64_t addr, uint64_t size, uint32_t type) {
     uint64_t at = 0x118404 + i * 20;
-    put(at, addr);
-    put(at + 8, size);
-    put(at + 16, type);
+    put64(at, addr);
+    put64(at + 8, size);
+    put32(at + 16, type);
   }
 };
 
@@ -449,7 +446,7 @@ TEST(KernelMemory, CoversPersistentMemoryUntilUserCodeMayWriteIt) {
   EXPECT_NE(km.describe(0x381, PageKind::Pmem, 1).find("byte 0x1040 of the region at 0x380000"), std::string::npos)
       << km.describe(0x381, PageKind::Pmem, 1);
   // A file on it mapped shared and writable: user code may write it from now on.
-  g.put(0x118280, uint32_t(1));
+  g.put32(0x118280, 1);
   d = km.digest(g.memory(), false, &why);
   EXPECT_EQ(find_page(d, 0x380), nullptr);
   EXPECT_EQ(why[0x380], Uncovered::PmemUserWritable);
